@@ -1,0 +1,14 @@
+"""Shared code of the live-stream service, shipped to every function as the CommonLayer.
+
+Modules, by what they hold:
+  clock, ids, slug         small pure helpers (time format, 24-hex ids, channel-name slugs)
+  errors, envelope         the API's error types and the response envelope
+  settings, secrets        typed configuration from the environment; secrets via Powertools parameters
+  auth                     bearer JWT and Api-Token checks
+  observability            Logger, Tracer, Metrics and the Lambda entry-point decorator
+  api                      the Powertools resolver factory with the envelope-producing error handlers
+  models                   pydantic models: the contract in code
+  store                    DynamoDB access: keys, item codecs, transactions
+  media                    thumbnail sniffing and S3 storage
+  users, streams           domain logic
+"""

@@ -1,0 +1,195 @@
+"""The Powertools REST resolver every HTTP function uses, answering every outcome in the envelope.
+
+- request validation errors → 400 with ``"<field>: <message>"`` details
+- unsupported content type → 415
+- :class:`~livestream.errors.ApiError` → its own status
+- Powertools ``ServiceError`` → its own status
+- anything else → 500, logged with its trace, nothing leaked to the client
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal, Optional, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ValidationError
+
+from livestream.auth import caller_id, require_api_token
+from livestream.envelope import proxy_result, respond
+from livestream.errors import ApiError, BadRequest
+from livestream.ids import ID_PATTERN
+from livestream.observability import Handler, instrument, logger
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        content_type = app.current_event.get_header_value("content-type", default_value="") or "none"
+        return respond(415, errors=["Unsupported media type", f"content-type: {content_type.split(';')[0]} is not accepted"])
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return respond(400, errors=["Validation failed", *validation_details(exc.errors())])
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return respond(exc.status, errors=exc.errors, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return respond(exc.status_code)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return respond(500)
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return respond(404, errors=["Resource not found", f"{app.current_event.http_method} {app.current_event.path}: no such route"])
+
+    return app
+
+
+Auth = Literal["user", "optional", "api_token", "none"]
+
+
+def handler_for(app: APIGatewayRestResolver, *, auth: Auth) -> Handler:
+    """The Lambda entry point of a function whose routes live on ``app``.
+
+    Each function serves one endpoint, so authentication is the function's: it runs before
+    request validation (a client without credentials learns 401 before 400) and leaves the
+    verified user id in ``app.context["caller"]`` (``None`` for anonymous callers).
+    """
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            _normalise_multipart(event)
+            headers = event.get("headers") or {}
+            if auth == "api_token":
+                require_api_token(headers)
+                app.append_context(caller=None)
+            elif auth in ("user", "optional"):
+                app.append_context(caller=caller_id(headers, required=auth == "user"))
+        except ApiError as exc:
+            app.clear_context()
+            return proxy_result(exc.status, errors=exc.errors)
+        except Exception:
+            app.clear_context()
+            logger.exception("unhandled error before routing")
+            return proxy_result(500)
+        return app.resolve(event, context)
+
+    return instrument(handler)
+
+
+def caller(app: APIGatewayRestResolver) -> str:
+    """The authenticated caller of a function declared with ``auth="user"``."""
+    return app.context["caller"]
+
+
+def optional_caller(app: APIGatewayRestResolver) -> Optional[str]:
+    return app.context.get("caller")
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` against a layer model; its errors become a 400 naming each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(*validation_details(exc.errors())) from None
+
+
+StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lowercase hex characters")]
+UserId = Annotated[str, Path(pattern=ID_PATTERN, description="User id: 24 lowercase hex characters")]
+
+
+def _normalise_multipart(event: dict[str, Any]) -> None:
+    """API Gateway delivers binary media types base64-encoded; a multipart body that arrives as
+    text (a test client, a misconfigured stage) is re-encoded so non-Latin-1 text survives the
+    parser. A multipart content type without a boundary cannot be parsed: 400."""
+    headers = event.get("headers") or {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return
+    if "boundary=" not in content_type:
+        raise BadRequest("content-type: multipart/form-data needs a boundary")
+    if event.get("body") is not None and not event.get("isBase64Encoded"):
+        event["body"] = base64.b64encode(event["body"].encode("utf-8")).decode("ascii")
+        event["isBase64Encoded"] = True
+
+
+_MESSAGES = {
+    "missing": "field required",
+    "string_too_short": "must be at least {min_length} characters",
+    "string_too_long": "must be at most {max_length} characters",
+    "greater_than_equal": "must be greater than or equal to {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be less than or equal to {le}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "decimal_parsing": "must be a decimal number",
+    "decimal_max_places": "must have at most {decimal_places} decimals",
+    "datetime_parsing": "must be an ISO 8601 date-time",
+    "datetime_from_date_parsing": "must be an ISO 8601 date-time",
+    "datetime_type": "must be an ISO 8601 date-time",
+    "json_invalid": "must be valid JSON",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "string_pattern_mismatch": "has an invalid format",
+    "id_pattern_mismatch": "must be a 24-character lowercase hex id",
+    "too_long": "must have at most {max_length} items",
+    "bool_parsing": "must be a boolean",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "extra_forbidden": "is not a known field",
+}
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[str]:
+    """``"<field>: <message>"`` for each pydantic / Powertools validation error."""
+    details: list[str] = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header", "form", "file")]
+        if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
+            field = "body"
+            message = "must be valid JSON"
+        elif not loc and err.get("type") == "value_error":
+            # a cross-field rule (models._FieldError) already names its field
+            details.append(_plain(err.get("msg", "")))
+            continue
+        else:
+            field = ".".join(loc) or "body"
+            kind = err.get("type", "")
+            if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == ID_PATTERN:
+                kind = "id_pattern_mismatch"
+            template = _MESSAGES.get(kind)
+            try:
+                message = template.format(**(err.get("ctx") or {})) if template else _plain(err.get("msg", "is invalid"))
+            except (KeyError, IndexError):
+                message = _plain(err.get("msg", "is invalid"))
+        detail = f"{field}: {message}"
+        if detail not in details:
+            details.append(detail)
+    return details
+
+
+def _plain(msg: str) -> str:
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return msg[:1].lower() + msg[1:]

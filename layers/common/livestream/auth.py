@@ -1,0 +1,99 @@
+"""Caller authentication: bearer JWTs for users, the ``Api-Token`` header for other services.
+
+JWTs are verified with pyjwt for signature, ``exp`` (required), ``nbf``/``iat`` when present and
+``iss``/``aud`` when configured; only the configured algorithm is accepted (``none`` never).
+pyjwt is imported on first use: endpoints that never see a token do not pay for it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from functools import lru_cache
+from typing import Any
+
+from livestream.errors import ApiError, Unauthorized
+from livestream.ids import is_id
+from livestream.secrets import get_secret_string
+from livestream.settings import get_settings
+
+LEEWAY_SECONDS = 5
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; ``None`` when the header is absent.
+
+    A header that is present but not a bearer credential is a 401, not an anonymous caller.
+    """
+    value = _header(headers, "authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("authorization: expected 'Bearer <token>'")
+    return token.strip()
+
+
+def caller_id(headers: dict[str, str], *, required: bool = True) -> str | None:
+    """The verified user id (``sub``) of the caller, or ``None`` for an anonymous caller when allowed."""
+    token = bearer_token(headers)
+    if token is None:
+        if required:
+            raise Unauthorized("authorization: bearer token required")
+        return None
+    return verify_jwt(token)["sub"]
+
+
+def verify_jwt(token: str) -> dict[str, Any]:
+    import jwt
+
+    settings = get_settings()
+    try:
+        if settings.jwt_algorithm == "RS256":
+            key: Any = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+        else:
+            key = get_secret_string(settings.jwt_secret_name)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise ApiError("authorization: signing keys unavailable", status=503) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("authorization: invalid token") from exc
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[settings.jwt_algorithm],
+            issuer=settings.jwt_issuer or None,
+            audience=settings.jwt_audience or None,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "sub"], "verify_aud": bool(settings.jwt_audience)},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("authorization: token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("authorization: invalid token") from exc
+    if not is_id(claims.get("sub")):
+        raise Unauthorized("authorization: token subject is not a user id")
+    return claims
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str):  # noqa: ANN202 - pyjwt is imported lazily
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def require_api_token(headers: dict[str, str]) -> None:
+    """Server-to-server callers present the shared ``Api-Token``; compared in constant time."""
+    provided = _header(headers, "api-token")
+    if not provided:
+        raise Unauthorized("Api-Token: header required")
+    expected = get_secret_string(get_settings().api_token_secret_name)
+    if not hmac.compare_digest(provided.encode(), expected.encode()):
+        raise Unauthorized("Api-Token: invalid token")
+
+
+def _header(headers: dict[str, str] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None

@@ -1,0 +1,31 @@
+"""Time helpers: every timestamp the API shows is ISO 8601 UTC with milliseconds and ``Z``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2026-01-15T10:30:00.000Z`` for an aware datetime, ``None`` for ``None``."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """Inverse of :func:`iso` (accepts any ISO 8601 form ``datetime.fromisoformat`` reads)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def to_millis(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)

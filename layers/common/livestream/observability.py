@@ -1,0 +1,21 @@
+"""Logger (with the API Gateway request id as correlation id), Tracer and Metrics for every function."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def instrument(handler: Handler, *, correlation_id_path: str | None = correlation_paths.API_GATEWAY_REST) -> Handler:
+    """Wrap a Lambda handler with context logging, tracing and metric flushing."""
+    handler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+    handler = tracer.capture_lambda_handler(handler)
+    return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(handler)

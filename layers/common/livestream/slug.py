@@ -1,0 +1,36 @@
+"""Channel names: a slug of the title plus a short random suffix (API.md, "The stream")."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import unicodedata
+
+MAX_LENGTH = 64
+SUFFIX_LENGTH = 6
+_TURKISH = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u", "Ç": "c", "Ğ": "g", "İ": "i", "I": "i", "Ö": "o", "Ş": "s", "Ü": "u"})
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def fold(text: str) -> str:
+    """Lowercase, Turkish letters folded (ç→c, ğ→g, ı/İ/I→i, ö→o, ş→s, ü→u), other accents stripped.
+
+    Used for channel names and for case- and accent-insensitive search, so ``I``, ``ı`` and ``i`` match.
+    """
+    text = text.translate(_TURKISH)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def slugify(title: str) -> str:
+    """``"Yeni ürün tanıtımı"`` → ``"yeni-urun-tanitimi"``; ``"live"`` when nothing is left."""
+    return _NOT_SLUG.sub("-", fold(title)).strip("-") or "live"
+
+
+def channel_name(title: str) -> str:
+    """Slug, ``-``, and a random lowercase suffix; at most 64 characters, never ending in ``-``."""
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(SUFFIX_LENGTH))
+    base = slugify(title)[: MAX_LENGTH - SUFFIX_LENGTH - 1].rstrip("-") or "live"
+    return f"{base}-{suffix}"

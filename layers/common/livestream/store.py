@@ -1,0 +1,138 @@
+"""DynamoDB access: the single table's keys, item codecs and the few request shapes we use.
+
+One table holds every entity (keys below); its indexes serve DESIGN.md's access patterns:
+
+  pk                  sk                  what
+  STREAM#<id>         META                the stream
+  STREAM#<id>         MEMBER#<userId>     creator / broadcaster / guest membership (MemberIndex)
+  STREAM#<id>         ACCESS#<userId>     a paid-access grant
+  CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
+  USER#<id>           PROFILE             a user profile synced by the user service
+  USER#<id>           FOLLOWS#<targetId>  a follow edge
+
+  MemberIndex   memberPk=MEMBER#<userId>, memberSk=<A|S>#<time>#<streamId>  (sparse: live and scheduled only)
+  StateIndex    statePk=STATE#<created|ongoing|ended>, stateSk=<createdAt>#<streamId>
+  CreatorIndex  creatorPk=CREATOR#<userId>, creatorSk=<createdAt>#<streamId>
+
+The client is created at import: every function talks to the table on every request.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from livestream.settings import get_settings
+
+_client = boto3.client("dynamodb")
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+META = "META"
+PROFILE = "PROFILE"
+
+
+def client() -> Any:
+    return _client
+
+
+def table() -> str:
+    return get_settings().table_name
+
+
+def stream_key(stream_id: str) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": META}
+
+
+def member_key(stream_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": f"MEMBER#{user_id}"}
+
+
+def access_key(stream_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": f"ACCESS#{user_id}"}
+
+
+def channel_key(name: str) -> dict[str, str]:
+    return {"pk": f"CHANNEL#{name}", "sk": "CHANNEL"}
+
+
+def profile_key(user_id: str) -> dict[str, str]:
+    return {"pk": f"USER#{user_id}", "sk": PROFILE}
+
+
+def follow_key(user_id: str, target_id: str) -> dict[str, str]:
+    return {"pk": f"USER#{user_id}", "sk": f"FOLLOWS#{target_id}"}
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    """Python → DynamoDB attribute values (floats become Decimals; ``None`` values are dropped)."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def values(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Expression attribute values."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in mapping.items()}
+
+
+def get(key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+    response = _client.get_item(TableName=table(), Key=serialize(key), ConsistentRead=consistent)
+    return deserialize(response.get("Item"))
+
+
+def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> list[dict[str, Any]]:
+    """BatchGetItem for up to 100 keys, following ``UnprocessedKeys`` until all are read."""
+    pending = [serialize(k) for k in {(k["pk"], k["sk"]): k for k in keys}.values()]
+    if len(pending) > 100:
+        raise ValueError("batch_get takes at most 100 keys")
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {table(): {"Keys": pending, "ConsistentRead": consistent}} if pending else {}
+    while request:
+        response = _client.batch_get_item(RequestItems=request)
+        found.extend(deserialize(item) for item in response.get("Responses", {}).get(table(), []))
+        request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def transact(items: list[dict[str, Any]]) -> None:
+    _client.transact_write_items(TransactItems=items)
+
+
+def cancellation_codes(exc: Exception) -> list[str]:
+    """The per-item reason codes of a ``TransactionCanceledException`` (``"None"`` for items that passed)."""
+    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+    return [r.get("Code", "None") for r in reasons]
+
+
+def is_error(exc: Exception, code: str) -> bool:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == code
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_from_dynamo(v) for v in value)
+    return value

@@ -1,0 +1,63 @@
+"""User profiles and follow edges, as synced by the platform's user service."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from livestream import store
+from livestream.clock import iso, now
+from livestream.errors import field_error
+from livestream.models import UserProfile, UserProfileIn, UserSummary
+from livestream.slug import fold
+
+SUMMARY_FIELDS = ("username", "name", "surname", "profilePhoto", "availabilityStatus")
+
+
+def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
+    """Create or replace a profile (one PutItem). ``searchText`` is kept folded for viewer search."""
+    data = profile.model_dump(mode="json", by_alias=True, exclude_none=False)
+    timestamp = iso(now())
+    item = {
+        **store.profile_key(user_id),
+        **{k: v for k, v in data.items() if v is not None},
+        "_id": user_id,
+        "searchText": fold(" ".join([profile.name, profile.surname, profile.username])),
+        "updatedAt": timestamp,
+    }
+    store.client().put_item(TableName=store.table(), Item=store.serialize(item))
+    return UserProfile.model_validate({**data, "_id": user_id}).model_dump(mode="json", by_alias=True)
+
+
+def summaries(user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """User summaries by id for the profiles that exist (one BatchGetItem, at most 100 ids)."""
+    items = store.batch_get(store.profile_key(u) for u in user_ids)
+    return {item["_id"]: summary_of(item) for item in items}
+
+
+def summary_of(item: dict[str, Any]) -> dict[str, Any]:
+    return UserSummary.model_validate({"_id": item["_id"], **{k: item.get(k) for k in SUMMARY_FIELDS}}).model_dump(
+        mode="json", by_alias=True
+    )
+
+
+def unknown_summary(user_id: str) -> dict[str, Any]:
+    """The summary of a user whose profile has not been synced yet: the id, every other field null."""
+    return UserSummary.model_validate({"_id": user_id}).model_dump(mode="json", by_alias=True)
+
+
+def follow(user_id: str, target_id: str) -> dict[str, Any]:
+    _not_self(user_id, target_id)
+    item = {**store.follow_key(user_id, target_id), "followedAt": iso(now())}
+    store.client().put_item(TableName=store.table(), Item=store.serialize(item))
+    return {"userId": user_id, "targetUserId": target_id, "isFollowing": True}
+
+
+def unfollow(user_id: str, target_id: str) -> dict[str, Any]:
+    _not_self(user_id, target_id)
+    store.client().delete_item(TableName=store.table(), Key=store.serialize(store.follow_key(user_id, target_id)))
+    return {"userId": user_id, "targetUserId": target_id, "isFollowing": False}
+
+
+def _not_self(user_id: str, target_id: str) -> None:
+    if user_id == target_id:
+        raise field_error("targetUserId", "a user cannot follow themselves")
