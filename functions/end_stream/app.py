@@ -11,7 +11,7 @@ app = create_app()
 
 
 @app.post("/api/v1/live-stream/<id>/end", summary="End a live stream", tags=["Live streams"])
-def end_stream(id: StreamId):  # noqa: A002 - the path parameter's name is part of the contract
+def end_stream(id: StreamId):
     return ok(streams.transition(id, caller(app), "end"))
 
 

@@ -11,7 +11,7 @@ app = create_app()
 
 
 @app.get("/api/v1/live-stream/<id>", summary="Get a live stream", tags=["Live streams"])
-def get_stream(id: StreamId):  # noqa: A002 - the path parameter's name is part of the contract
+def get_stream(id: StreamId):
     return ok(streams.get_stream(id, optional_caller(app)))
 
 

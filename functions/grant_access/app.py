@@ -12,7 +12,7 @@ app = create_app()
 
 
 @app.put("/internal/v1/live-stream/<id>/access/<userId>", summary="Grant a user access to a paid stream", tags=["Internal"])
-def grant_access(id: StreamId, userId: UserId):  # noqa: A002, N803 - contract names
+def grant_access(id: StreamId, userId: UserId):
     return ok(streams.grant_access(id, userId))
 
 

@@ -11,7 +11,7 @@ app = create_app()
 
 
 @app.post("/api/v1/live-stream/<id>/start", summary="Start a live stream", tags=["Live streams"])
-def start_stream(id: StreamId):  # noqa: A002 - the path parameter's name is part of the contract
+def start_stream(id: StreamId):
     return ok(streams.transition(id, caller(app), "start"))
 
 

@@ -12,12 +12,12 @@ PATH = "/internal/v1/users/<userId>/following/<targetUserId>"
 
 
 @app.put(PATH, summary="Record that a user follows another", tags=["Internal"])
-def follow(userId: UserId, targetUserId: UserId):  # noqa: N803 - contract names
+def follow(userId: UserId, targetUserId: UserId):
     return ok(users.follow(userId, targetUserId))
 
 
 @app.delete(PATH, summary="Remove a follow edge", tags=["Internal"])
-def unfollow(userId: UserId, targetUserId: UserId):  # noqa: N803 - contract names
+def unfollow(userId: UserId, targetUserId: UserId):
     return ok(users.unfollow(userId, targetUserId))
 
 

@@ -12,7 +12,7 @@ app = create_app()
 
 
 @app.put("/internal/v1/users/<userId>", summary="Upsert a user profile", tags=["Internal"])
-def upsert_user(userId: UserId, profile: UserProfileIn):  # noqa: N803 - contract name
+def upsert_user(userId: UserId, profile: UserProfileIn):
     return ok(users.upsert_profile(userId, profile))
 
 

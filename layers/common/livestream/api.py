@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ValidationError
 

@@ -76,7 +76,7 @@ def verify_jwt(token: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4)
-def _jwks_client(url: str):  # noqa: ANN202 - pyjwt is imported lazily
+def _jwks_client(url: str):
     import jwt
 
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)

@@ -9,8 +9,9 @@ Imported only by create: other functions never load the idempotency utility.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,

@@ -9,7 +9,9 @@ import unicodedata
 
 MAX_LENGTH = 64
 SUFFIX_LENGTH = 6
-_TURKISH = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u", "Ç": "c", "Ğ": "g", "İ": "i", "I": "i", "Ö": "o", "Ş": "s", "Ü": "u"})
+_TURKISH = str.maketrans(
+    {"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u", "Ç": "c", "Ğ": "g", "İ": "i", "I": "i", "Ö": "o", "Ş": "s", "Ü": "u"}
+)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _ALPHABET = string.ascii_lowercase + string.digits
 

@@ -287,8 +287,20 @@ def transition(stream_id: str, caller: str, action: str) -> dict[str, Any]:
 def grant_access(stream_id: str, user_id: str) -> dict[str, Any]:
     """Record that ``user_id`` paid for ``stream_id`` (both must exist); repeating it is harmless."""
     writes = [
-        {"ConditionCheck": {"TableName": store.table(), "Key": store.serialize(store.stream_key(stream_id)), "ConditionExpression": "attribute_exists(pk)"}},
-        {"ConditionCheck": {"TableName": store.table(), "Key": store.serialize(store.profile_key(user_id)), "ConditionExpression": "attribute_exists(pk)"}},
+        {
+            "ConditionCheck": {
+                "TableName": store.table(),
+                "Key": store.serialize(store.stream_key(stream_id)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+        {
+            "ConditionCheck": {
+                "TableName": store.table(),
+                "Key": store.serialize(store.profile_key(user_id)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
         {
             "Update": {
                 "TableName": store.table(),

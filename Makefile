@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is what they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test lint pytest invoke build validate clean venv sam-venv bench
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+sam-venv: $(SAM_VENV)/.installed
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+## make run: the API on http://127.0.0.1:3000 backed by a local AWS emulation on 127.0.0.1:5055
+run: venv
+	$(PY) -m local.run
+
+## make invoke FUNCTION=<logical id> EVENT=events/<file>.json: one invocation against the running local stack
+invoke: venv
+	$(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
+
+## make test: linters, template checks, then every test
+test: lint pytest
+
+lint: venv sam-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+pytest: venv
+	$(PY) -m pytest
+
+## make build: sam build without Docker (layer wheels for manylinux2014_aarch64 / cp313)
+build: sam-venv
+	$(SAM_VENV)/bin/sam build --template template.yaml
+
+bench: venv
+	$(PY) -m tests.bench.cold_start
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache .local
