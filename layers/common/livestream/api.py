@@ -35,7 +35,7 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(exc: RequestUnsupportedContentType) -> Response:
-        content_type = app.current_event.get_header_value("content-type", default_value="") or "none"
+        content_type = app.current_event.headers.get("content-type") or "none"
         return respond(415, errors=["Unsupported media type", f"content-type: {content_type.split(';')[0]} is not accepted"])
 
     @app.exception_handler(RequestValidationError)
@@ -75,7 +75,7 @@ def handler_for(app: APIGatewayRestResolver, *, auth: Auth) -> Handler:
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            _normalise_multipart(event)
+            _normalise_content_type(event)
             headers = event.get("headers") or {}
             if auth == "api_token":
                 require_api_token(headers)
@@ -115,13 +115,22 @@ StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lo
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="User id: 24 lowercase hex characters")]
 
 
-def _normalise_multipart(event: dict[str, Any]) -> None:
-    """API Gateway delivers binary media types base64-encoded; a multipart body that arrives as
-    text (a test client, a misconfigured stage) is re-encoded so non-Latin-1 text survives the
-    parser. A multipart content type without a boundary cannot be parsed: 400."""
+def _normalise_content_type(event: dict[str, Any]) -> None:
+    """Media types are case-insensitive (RFC 9110) but Powertools compares them as written: lowercase
+    the media type, keep its parameters (a boundary is case-sensitive).
+
+    API Gateway delivers binary media types base64-encoded; a multipart body that arrives as text
+    (a test client, a stage without the binary media type) is re-encoded so that non-Latin-1 text
+    survives the parser. A multipart content type without a boundary cannot be parsed: 400."""
     headers = event.get("headers") or {}
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
-    if not content_type.lower().startswith("multipart/form-data"):
+    name = next((k for k in headers if k.lower() == "content-type"), None)
+    if name is None or not headers[name]:
+        return
+    media_type, sep, params = headers[name].partition(";")
+    content_type = headers[name] = media_type.strip().lower() + sep + params
+    if event.get("multiValueHeaders", {}).get(name):
+        event["multiValueHeaders"][name] = [content_type]
+    if not content_type.startswith("multipart/form-data"):
         return
     if "boundary=" not in content_type:
         raise BadRequest("content-type: multipart/form-data needs a boundary")

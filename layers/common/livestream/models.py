@@ -91,6 +91,8 @@ class CreateStreamCommand(BaseModel):
     @field_validator("title", mode="before")
     @classmethod
     def _title(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("field required")
         if not isinstance(value, str):
             return value
         value = value.strip()
