@@ -19,10 +19,10 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import moto  # noqa: E402,F401  - imported before any boto3 client is created, so the mock reaches them
-import pytest  # noqa: E402
+import moto  # noqa: F401  - imported before any boto3 client is created, so the mock reaches them
+import pytest
 
-from tests.support import Api, AwsResources  # noqa: E402
+from tests.support import Api, AwsResources
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import base64
 import importlib.util
 import json
 import re
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 @cache
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:

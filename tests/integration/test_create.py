@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -24,7 +24,9 @@ STREAM_FIELDS = {
 @pytest.fixture
 def people(api):
     for uid in (CREATOR, GUEST, CO_HOST, OTHER):
-        api.add_user(uid, profilePhoto={"_id": "507f1f77bcf86cd799439012", "url": "https://x/p.jpg", "type": "image", "variants": {"40": "a"}})
+        api.add_user(
+            uid, profilePhoto={"_id": "507f1f77bcf86cd799439012", "url": "https://x/p.jpg", "type": "image", "variants": {"40": "a"}}
+        )
 
 
 def test_live_now_stream_has_every_field_of_the_seed(api, people):
@@ -38,7 +40,14 @@ def test_live_now_stream_has_every_field_of_the_seed(api, people):
     assert stream["title"] == "Yeni ürün tanıtımı"
     assert stream["status"] == "active" and ISO_MS.match(stream["startedAt"]) and stream["plannedStartDate"] is None
     assert stream["role"] == "host" and stream["accessType"] == "free" and stream["price"] is None
-    assert stream["creator"]["_id"] == CREATOR and set(stream["creator"]) == {"_id", "username", "name", "surname", "profilePhoto", "availabilityStatus"}
+    assert stream["creator"]["_id"] == CREATOR and set(stream["creator"]) == {
+        "_id",
+        "username",
+        "name",
+        "surname",
+        "profilePhoto",
+        "availabilityStatus",
+    }
     assert stream["creator"]["profilePhoto"]["variants"] == {"40": "a"}
     assert [g["_id"] for g in stream["guests"]] == [GUEST] and stream["broadcasters"] == []
     assert stream["thumbnailUrl"] == "https://cdn.test/default.png"
@@ -62,7 +71,7 @@ def test_price_makes_the_stream_paid(api, people):
 
 
 def test_scheduled_stream(api, people):
-    start = datetime.now(timezone.utc) + timedelta(days=2)
+    start = datetime.now(UTC) + timedelta(days=2)
     stream = api.create(CREATOR, plannedStartDate=iso(start), durationGoal=30).data
     assert stream["status"] == "scheduled" and stream["startedAt"] is None
     assert stream["plannedStartDate"] == iso(start)
@@ -102,7 +111,7 @@ def test_multi_stream_with_broadcasters(api, people):
         ({"interest": "i" * 51}, "interest: must be at most 50 characters"),
         ({"plannedStartDate": "tomorrow"}, "plannedStartDate: must be an ISO 8601 date-time"),
         ({"plannedStartDate": "2020-01-01T00:00:00.000Z"}, "plannedStartDate: must not be in the past"),
-        ({"plannedStartDate": iso(datetime.now(timezone.utc) + timedelta(days=91))}, "plannedStartDate: must be at most 90 days ahead"),
+        ({"plannedStartDate": iso(datetime.now(UTC) + timedelta(days=91))}, "plannedStartDate: must be at most 90 days ahead"),
     ],
 )
 def test_invalid_fields_are_400_naming_the_field(api, people, fields, detail):
@@ -114,14 +123,17 @@ def test_invalid_fields_are_400_naming_the_field(api, people, fields, detail):
 
 
 def test_a_minute_of_clock_skew_is_allowed(api, people):
-    just_past = datetime.now(timezone.utc) - timedelta(seconds=30)
+    just_past = datetime.now(UTC) - timedelta(seconds=30)
     assert api.create(CREATOR, plannedStartDate=iso(just_past)).status == 201
 
 
 def test_nothing_is_written_when_validation_fails(api, aws, people):
     api.create(CREATOR, guests=[user_id(999)])
     items = boto3.client("dynamodb").query(
-        TableName=aws.table(), IndexName="CreatorIndex", KeyConditionExpression="creatorPk = :p", ExpressionAttributeValues={":p": {"S": f"CREATOR#{CREATOR}"}}
+        TableName=aws.table(),
+        IndexName="CreatorIndex",
+        KeyConditionExpression="creatorPk = :p",
+        ExpressionAttributeValues={":p": {"S": f"CREATOR#{CREATOR}"}},
     )["Items"]
     assert items == []
 
@@ -145,7 +157,9 @@ def test_without_a_token_is_401(api, people):
 
 
 def test_multipart_with_a_png_thumbnail_is_stored_in_s3(api, aws, people):
-    body, content_type = multipart({"title": "Şarkı ılık", "guests": f'["{GUEST}"]', "price": "5", "thumbnail": ("t.png", PNG, "image/png")})
+    body, content_type = multipart(
+        {"title": "Şarkı ılık", "guests": f'["{GUEST}"]', "price": "5", "thumbnail": ("t.png", PNG, "image/png")}
+    )
     reply = api.post("/api/v1/live-stream/create", body=body, headers={"Content-Type": content_type}, user=CREATOR)
     assert reply.status == 201, reply.json
     stream = reply.data
@@ -205,7 +219,12 @@ def test_multipart_sent_as_text_is_still_read_as_utf8(api, people):
 
     route, _ = route_for("POST", "/api/v1/live-stream/create")
     assert route.function == "CreateStreamFunction"
-    reply = api.post("/api/v1/live-stream/create", body=body.decode(), headers={"Content-Type": content_type.replace("multipart", "Multipart")}, user=CREATOR)
+    reply = api.post(
+        "/api/v1/live-stream/create",
+        body=body.decode(),
+        headers={"Content-Type": content_type.replace("multipart", "Multipart")},
+        user=CREATOR,
+    )
     assert reply.status == 201 and reply.data["title"] == "Işıl ğüzel"
     assert load_function("CreateStreamFunction") is load_function("CreateStreamFunction")
 

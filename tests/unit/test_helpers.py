@@ -1,0 +1,91 @@
+"""Pure helpers of the layer: slugs, time format, ids, the envelope, image sniffing."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from livestream import clock, envelope, ids, media, slug
+from livestream.errors import CANONICAL_MESSAGES
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Yeni ürün tanıtımı", "yeni-urun-tanitimi"),
+        ("ÇĞİÖŞÜ çğıöşü", "cgiosu-cgiosu"),
+        ("Crème brûlée — naïve café", "creme-brulee-naive-cafe"),
+        ("  --Hello,   World!!--  ", "hello-world"),
+        ("🎉🎉", "live"),
+        ("", "live"),
+    ],
+)
+def test_slugify(title, expected):
+    assert slug.slugify(title) == expected
+
+
+def test_channel_names_are_bounded_and_well_formed():
+    for title in ("x" * 200, "a " * 100, "Ş" * 64, "!!!"):
+        name = slug.channel_name(title)
+        assert len(name) <= 64 and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", name), name
+
+
+def test_fold_makes_turkish_i_match():
+    assert slug.fold("IŞIK") == slug.fold("ışık") == slug.fold("isik") == "isik"
+    assert slug.fold("İstanbul") == "istanbul"
+
+
+def test_iso_has_milliseconds_and_z():
+    value = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)
+    assert clock.iso(value) == "2026-01-15T10:30:00.123Z"
+    assert clock.parse_iso("2026-01-15T10:30:00.123Z") == value.replace(microsecond=123000)
+    assert clock.iso(None) is None
+
+
+def test_ids():
+    new = ids.new_id()
+    assert ids.is_id(new) and len(new) == 24
+    assert not ids.is_id("64D15F9E2E6C8F4D5A123456") and not ids.is_id("64d15f9e") and not ids.is_id(None)
+
+
+def test_envelope_success_and_error():
+    ok = envelope.body(201, {"a": 1})
+    assert ok["isSuccess"] is True and ok["statusCode"] == 201 and ok["data"] == {"a": 1} and ok["errors"] == []
+    err = envelope.body(409, {"ignored": True})
+    assert err == {**err, "isSuccess": False, "statusCode": 409, "data": None, "errors": [CANONICAL_MESSAGES[409]]}
+    result = envelope.proxy_result(404, errors=["Resource not found", "x: y"])
+    assert result["statusCode"] == 404 and json.loads(result["body"])["errors"] == ["Resource not found", "x: y"]
+
+
+def test_canonical_messages_are_the_contracts():
+    assert CANONICAL_MESSAGES == {
+        400: "Validation failed",
+        401: "Authentication required",
+        403: "Insufficient permissions",
+        404: "Resource not found",
+        405: "Method not allowed",
+        409: "Resource already exists or cannot be changed in its current state",
+        413: "Payload too large",
+        415: "Unsupported media type",
+        429: "Too many requests",
+        500: "Internal server error",
+        503: "Service unavailable",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"\xff\xd8\xff\xdb....", ("image/jpeg", "jpg")),
+        (b"\x89PNG\r\n\x1a\n....", ("image/png", "png")),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8L", ("image/webp", "webp")),
+        (b"RIFF\x10\x00\x00\x00WAVEfmt ", None),
+        (b"GIF89a", None),
+        (b"", None),
+    ],
+)
+def test_sniff_image(content, kind):
+    assert media.sniff_image(content) == kind
