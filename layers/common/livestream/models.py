@@ -235,3 +235,9 @@ class StreamOut(BaseModel):
     fundingPercentage: Optional[float]
     role: Optional[Role]
     miniCrowdFundings: list[dict[str, Any]]
+
+
+class JoinRequest(BaseModel):
+    """Body of the three join endpoints."""
+
+    liveStreamId: str = Field(pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters")

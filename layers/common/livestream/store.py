@@ -6,6 +6,8 @@ One table holds every entity (keys below); its indexes serve DESIGN.md's access 
   STREAM#<id>         META                the stream
   STREAM#<id>         MEMBER#<userId>     creator / broadcaster / guest membership (MemberIndex)
   STREAM#<id>         ACCESS#<userId>     a paid-access grant
+  STREAM#<id>         PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
+  STREAM#<id>         UID#<uid>           uid uniqueness guard (which user holds the uid)
   CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
   USER#<id>           PROFILE             a user profile synced by the user service
   USER#<id>           FOLLOWS#<targetId>  a follow edge
@@ -13,6 +15,7 @@ One table holds every entity (keys below); its indexes serve DESIGN.md's access 
   MemberIndex   memberPk=MEMBER#<userId>, memberSk=<A|S>#<time>#<streamId>  (sparse: live and scheduled only)
   StateIndex    statePk=STATE#<created|ongoing|ended>, stateSk=<createdAt>#<streamId>
   CreatorIndex  creatorPk=CREATOR#<userId>, creatorSk=<createdAt>#<streamId>
+  AudienceIndex audiencePk=AUDIENCE#<streamId>, audienceSk=<joinedAt>#<userId>  (sparse: current audience only)
 
 The client is created at import: every function talks to the table on every request.
 """
@@ -56,6 +59,14 @@ def access_key(stream_id: str, user_id: str) -> dict[str, str]:
     return {"pk": f"STREAM#{stream_id}", "sk": f"ACCESS#{user_id}"}
 
 
+def part_key(stream_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": f"PART#{user_id}"}
+
+
+def uid_key(stream_id: str, uid: int) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": f"UID#{uid}"}
+
+
 def channel_key(name: str) -> dict[str, str]:
     return {"pk": f"CHANNEL#{name}", "sk": "CHANNEL"}
 
@@ -89,18 +100,26 @@ def get(key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | Non
     return deserialize(response.get("Item"))
 
 
+BATCH_GET_LIMIT = 100
+
+
 def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> list[dict[str, Any]]:
-    """BatchGetItem for up to 100 keys, following ``UnprocessedKeys`` until all are read."""
-    pending = [serialize(k) for k in {(k["pk"], k["sk"]): k for k in keys}.values()]
-    if len(pending) > 100:
-        raise ValueError("batch_get takes at most 100 keys")
+    """BatchGetItem: one request per 100 distinct keys, following ``UnprocessedKeys`` until all are read."""
+    distinct = [serialize(k) for k in {(k["pk"], k["sk"]): k for k in keys}.values()]
     found: list[dict[str, Any]] = []
-    request: dict[str, Any] = {table(): {"Keys": pending, "ConsistentRead": consistent}} if pending else {}
-    while request:
-        response = _client.batch_get_item(RequestItems=request)
-        found.extend(deserialize(item) for item in response.get("Responses", {}).get(table(), []))
-        request = response.get("UnprocessedKeys") or {}
+    for start in range(0, len(distinct), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table(): {"Keys": distinct[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}}
+        while request:
+            response = _client.batch_get_item(RequestItems=request)
+            found.extend(deserialize(item) for item in response.get("Responses", {}).get(table(), []))
+            request = response.get("UnprocessedKeys") or {}
     return found
+
+
+def get_many(*keys: dict[str, str]) -> list[dict[str, Any] | None]:
+    """Several items of the table in one consistent BatchGetItem, in the order asked (``None`` if absent)."""
+    found = {(i["pk"], i["sk"]): i for i in batch_get(keys, consistent=True)}
+    return [found.get((k["pk"], k["sk"])) for k in keys]
 
 
 def transact(items: list[dict[str, Any]]) -> None:

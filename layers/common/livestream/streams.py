@@ -2,7 +2,7 @@
 
 Round trips per call (DynamoDB unless said):
   create        1 BatchGetItem (users) + [1 S3 PutObject] + 1 TransactWriteItems   (+2 idempotency writes)
-  get           1 GetItem
+  get           1 GetItem (anonymous) or 1 BatchGetItem (stream and the caller's participation)
   start / end   1 GetItem + 1 TransactWriteItems (conditional on status)
   grant_access  1 TransactWriteItems
 """
@@ -38,7 +38,19 @@ def load(stream_id: str) -> dict[str, Any]:
     return item
 
 
-def role_of(item: dict[str, Any], caller: Optional[str]) -> Optional[str]:
+def load_with_part(stream_id: str, caller: Optional[str]) -> tuple[dict[str, Any], Optional[dict[str, Any]]]:
+    """The stream and the caller's participant item, in one round trip."""
+    if caller is None:
+        stream, part = store.get(store.stream_key(stream_id)), None
+    else:
+        stream, part = store.get_many(store.stream_key(stream_id), store.part_key(stream_id, caller))
+    if stream is None:
+        raise NotFound(f"id: no stream {stream_id}")
+    return stream, part
+
+
+def role_of(item: dict[str, Any], caller: Optional[str], part: Optional[dict[str, Any]] = None) -> Optional[str]:
+    """host / broadcaster / guest by the stream's lists; audience while watching (``part``); else None."""
     if caller is None:
         return None
     if caller == item["creatorId"]:
@@ -47,7 +59,7 @@ def role_of(item: dict[str, Any], caller: Optional[str]) -> Optional[str]:
         return "broadcaster"
     if caller in item.get("guestIds", []):
         return "guest"
-    return None
+    return "audience" if part and part.get("watching") else None
 
 
 def to_api(item: dict[str, Any], role: Optional[str]) -> dict[str, Any]:
@@ -90,8 +102,8 @@ def to_api(item: dict[str, Any], role: Optional[str]) -> dict[str, Any]:
 
 
 def get_stream(stream_id: str, caller: Optional[str]) -> dict[str, Any]:
-    item = load(stream_id)
-    return to_api(item, role_of(item, caller))
+    item, part = load_with_part(stream_id, caller)
+    return to_api(item, role_of(item, caller, part))
 
 
 # ---------------------------------------------------------------- create

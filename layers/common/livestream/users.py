@@ -36,9 +36,7 @@ def summaries(user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def summary_of(item: dict[str, Any]) -> dict[str, Any]:
-    return UserSummary.model_validate({"_id": item["_id"], **{k: item.get(k) for k in SUMMARY_FIELDS}}).model_dump(
-        mode="json", by_alias=True
-    )
+    return UserSummary.model_validate({"_id": item["_id"], **{k: item.get(k) for k in SUMMARY_FIELDS}}).model_dump(mode="json", by_alias=True)
 
 
 def unknown_summary(user_id: str) -> dict[str, Any]:
