@@ -1,0 +1,132 @@
+"""GET /api/v1/live-stream/{id}/viewers: paging, search, isFollowing, totals, who may list."""
+
+from __future__ import annotations
+
+import pytest
+
+from livestream import store
+from tests.support import API_TOKEN, user_id
+
+HOST, GUEST, STRANGER = user_id(1), user_id(2), user_id(3)
+VIEWERS = [user_id(100 + n) for n in range(7)]
+NAMES = ["Işık", "Ilgaz", "İpek", "Can", "Cem", "Deniz", "Ece"]
+
+
+@pytest.fixture
+def live(api):
+    for uid in (HOST, GUEST, STRANGER):
+        api.add_user(uid)
+    for uid, name in zip(VIEWERS, NAMES):
+        api.add_user(uid, name=name, surname="Yılmaz" if name != "Ece" else "Kaya", username=f"u_{name.lower()}", expertise="designer", followersCount=3)
+    stream = api.create(HOST, guests=[GUEST]).data
+    for uid in VIEWERS:  # joined in this order: the last one is the newest
+        assert api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": stream["id"]}, user=uid).status == 200
+    api.put(f"/internal/v1/users/{HOST}/following/{VIEWERS[6]}", api_token=API_TOKEN)
+    api.put(f"/internal/v1/users/{HOST}/following/{VIEWERS[4]}", api_token=API_TOKEN)
+    return stream
+
+
+def viewers(api, stream, who=HOST, **query):
+    return api.get(f"/api/v1/live-stream/{stream['id']}/viewers", user=who, query=query or None)
+
+
+def test_first_page_newest_first_with_the_seed_shape(api, live):
+    reply = viewers(api, live, limit=3)
+    assert reply.status == 200 and reply.function == "ListViewersFunction"
+    data = reply.data
+    assert [v["_id"] for v in data["list"]] == [VIEWERS[6], VIEWERS[5], VIEWERS[4]]
+    first = data["list"][0]
+    assert set(first) == {"_id", "username", "name", "surname", "profilePhoto", "followersCount", "followingCount", "expertise", "isFollowing", "joinedAt"}
+    assert first["name"] == "Ece" and first["expertise"] == "designer" and first["followersCount"] == 3
+    assert [v["isFollowing"] for v in data["list"]] == [True, False, True]
+    assert data["pagination"] == {"currentPage": 1, "totalPages": 3, "totalItems": 7, "itemsPerPage": 3, "hasNextPage": True, "hasPrevPage": False}
+    assert data["participantAudienceTotal"] == 7
+
+
+def test_pages_walk_the_whole_audience(api, live):
+    seen = []
+    for page in (1, 2, 3):
+        data = viewers(api, live, page=page, limit=3).data
+        seen += [v["_id"] for v in data["list"]]
+        assert data["pagination"]["hasPrevPage"] is (page > 1) and data["pagination"]["hasNextPage"] is (page < 3)
+    assert seen == VIEWERS[::-1]
+    assert viewers(api, live, page=4, limit=3).data["list"] == []
+
+
+def test_default_paging(api, live):
+    data = viewers(api, live).data
+    assert data["pagination"]["itemsPerPage"] == 20 and data["pagination"]["currentPage"] == 1 and len(data["list"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("ışık", {"Işık"}),  # ı, I and İ all fold to i
+        ("ISIK", {"Işık"}),
+        ("ipek", {"İpek"}),
+        ("ılg", {"Ilgaz"}),
+        ("yilmaz", set(NAMES) - {"Ece"}),
+        ("u_ce", {"Cem"}),
+        ("zzz", set()),
+    ],
+)
+def test_search_folds_case_and_turkish_letters(api, live, search, expected):
+    data = viewers(api, live, search=search, limit=100).data
+    assert {v["name"] for v in data["list"]} == expected
+    assert data["pagination"]["totalItems"] == len(expected)
+    assert data["participantAudienceTotal"] == 7
+
+
+def test_left_viewers_are_not_listed(api, live):
+    api.post(f"/api/v1/live-stream/{live['id']}/leave", user=VIEWERS[6])
+    data = viewers(api, live).data
+    assert VIEWERS[6] not in [v["_id"] for v in data["list"]] and data["participantAudienceTotal"] == 6
+
+
+@pytest.mark.parametrize("who", [HOST, GUEST, VIEWERS[0]])
+def test_participants_may_list(api, live, who):
+    assert viewers(api, live, who=who).status == 200
+
+
+def test_others_may_not(api, live):
+    assert viewers(api, live, who=STRANGER).status == 403
+    api.post(f"/api/v1/live-stream/{live['id']}/leave", user=VIEWERS[0])
+    assert viewers(api, live, who=VIEWERS[0]).status == 403
+    assert api.get(f"/api/v1/live-stream/{live['id']}/viewers").status == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ({"limit": 0}, "limit: must be greater than or equal to 1"),
+        ({"limit": 101}, "limit: must be less than or equal to 100"),
+        ({"page": 0}, "page: must be greater than or equal to 1"),
+        ({"page": "two"}, "page: must be a whole number"),
+    ],
+)
+def test_bad_paging_is_400(api, live, query, detail):
+    reply = viewers(api, live, **query)
+    assert reply.status == 400 and detail in reply.errors
+
+
+def test_an_ended_stream_has_no_viewers(api, live):
+    api.post(f"/api/v1/live-stream/{live['id']}/end", user=HOST)
+    data = viewers(api, live).data
+    assert data["list"] == [] and data["participantAudienceTotal"] == 0
+    assert store.get(store.stream_key(live["id"]))["peakAudience"] == 7
+
+
+def test_a_page_reads_about_limit_index_items(api, live, monkeypatch):
+    """Without search, page 1 reads `limit` audience entries, not the whole audience."""
+    calls = []
+    client = store.client()
+    real = client.query
+
+    def counting(**kwargs):
+        response = real(**kwargs)
+        calls.append((kwargs.get("Limit"), len(response["Items"])))
+        return response
+
+    monkeypatch.setattr(client, "query", counting)
+    viewers(api, live, limit=2)
+    assert calls == [(2, 2)]
