@@ -16,7 +16,7 @@ NAMES = ["Işık", "Ilgaz", "İpek", "Can", "Cem", "Deniz", "Ece"]
 def live(api):
     for uid in (HOST, GUEST, STRANGER):
         api.add_user(uid)
-    for uid, name in zip(VIEWERS, NAMES):
+    for uid, name in zip(VIEWERS, NAMES, strict=False):
         api.add_user(uid, name=name, surname="Yılmaz" if name != "Ece" else "Kaya", username=f"u_{name.lower()}", expertise="designer", followersCount=3)
     stream = api.create(HOST, guests=[GUEST]).data
     for uid in VIEWERS:  # joined in this order: the last one is the newest
