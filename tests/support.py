@@ -143,7 +143,16 @@ class AwsResources:
         for logical in resources_of("AWS::SecretsManager::Secret"):
             names[logical] = f"test-{logical}"
             sm.create_secret(Name=names[logical], SecretString=values[logical])
+        sqs = boto3.client("sqs")
+        queue_urls = {}
+        for logical, res in resources_of("AWS::SQS::Queue").items():
+            fifo = bool(res["Properties"].get("FifoQueue"))
+            names[logical] = f"test-{logical}" + (".fifo" if fifo else "")
+            attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
+            queue_urls[logical] = sqs.create_queue(QueueName=names[logical], Attributes=attributes)["QueueUrl"]
         env = {
+            "REMINDER_QUEUE_URL": queue_urls["ReminderQueue"],
+            "REMINDER_LEAD_MINUTES": "15",
             "TABLE_NAME": names["MainTable"],
             "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "THUMBNAIL_BUCKET": names["ThumbnailBucket"],
@@ -165,6 +174,19 @@ class AwsResources:
 
     def table(self) -> str:
         return self.names["MainTable"]
+
+    def reminder_messages(self) -> list[dict[str, Any]]:
+        """Every message on the reminder queue (received once, then deleted)."""
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.names["ReminderQueue"])["QueueUrl"]
+        found = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                return found
+            for m in batch:
+                found.append({**json.loads(m["Body"]), "_dedup": m["Attributes"].get("MessageDeduplicationId")})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def reset_caches() -> None:

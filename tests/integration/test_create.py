@@ -24,9 +24,7 @@ STREAM_FIELDS = {
 @pytest.fixture
 def people(api):
     for uid in (CREATOR, GUEST, CO_HOST, OTHER):
-        api.add_user(
-            uid, profilePhoto={"_id": "507f1f77bcf86cd799439012", "url": "https://x/p.jpg", "type": "image", "variants": {"40": "a"}}
-        )
+        api.add_user(uid, profilePhoto={"_id": "507f1f77bcf86cd799439012", "url": "https://x/p.jpg", "type": "image", "variants": {"40": "a"}})
 
 
 def test_live_now_stream_has_every_field_of_the_seed(api, people):
@@ -157,9 +155,7 @@ def test_without_a_token_is_401(api, people):
 
 
 def test_multipart_with_a_png_thumbnail_is_stored_in_s3(api, aws, people):
-    body, content_type = multipart(
-        {"title": "Şarkı ılık", "guests": f'["{GUEST}"]', "price": "5", "thumbnail": ("t.png", PNG, "image/png")}
-    )
+    body, content_type = multipart({"title": "Şarkı ılık", "guests": f'["{GUEST}"]', "price": "5", "thumbnail": ("t.png", PNG, "image/png")})
     reply = api.post("/api/v1/live-stream/create", body=body, headers={"Content-Type": content_type}, user=CREATOR)
     assert reply.status == 201, reply.json
     stream = reply.data

@@ -34,11 +34,22 @@ def decode_agora(token: str) -> dict:
     message, _ = take_string(rest[8:])
     salt, ts, count = struct.unpack_from("<IIH", message)
     privileges = dict(struct.unpack_from("<HI", message, 10 + 6 * i) for i in range(count))
-    return {"appId": app_id, "signature": signature, "crcChannel": crc_channel, "crcUid": crc_uid, "message": message, "privileges": privileges, "ts": ts, "salt": salt}
+    return {
+        "appId": app_id,
+        "signature": signature,
+        "crcChannel": crc_channel,
+        "crcUid": crc_uid,
+        "message": message,
+        "privileges": privileges,
+        "ts": ts,
+        "salt": salt,
+    }
 
 
 def assert_signed(decoded: dict, channel: str, account: str) -> None:
-    expected = hmac.new(AGORA["appCertificate"].encode(), AGORA["appId"].encode() + channel.encode() + account.encode() + decoded["message"], sha256).digest()
+    expected = hmac.new(
+        AGORA["appCertificate"].encode(), AGORA["appId"].encode() + channel.encode() + account.encode() + decoded["message"], sha256
+    ).digest()
     assert hmac.compare_digest(decoded["signature"], expected)
     assert decoded["crcChannel"] == zlib.crc32(channel.encode()) & 0xFFFFFFFF
     assert decoded["crcUid"] == zlib.crc32(account.encode()) & 0xFFFFFFFF
@@ -59,7 +70,9 @@ def join(api, who, as_role, stream):
     return api.post(JOIN.format(as_role), json_body={"liveStreamId": stream["id"]}, user=who)
 
 
-@pytest.mark.parametrize(("who", "as_role", "role"), [(HOST, "broadcaster", "host"), (CO_HOST, "broadcaster", "broadcaster"), (GUEST, "guest", "guest")])
+@pytest.mark.parametrize(
+    ("who", "as_role", "role"), [(HOST, "broadcaster", "host"), (CO_HOST, "broadcaster", "broadcaster"), (GUEST, "guest", "guest")]
+)
 def test_publishers_get_a_signed_publisher_token(api, live, who, as_role, role):
     before = int(time.time())
     reply = join(api, who, as_role, live)
@@ -119,7 +132,10 @@ def test_rejoining_keeps_the_uid_and_counts_once(api, live):
 
 
 def test_uids_are_distinct_per_user(api, live):
-    uids = {join(api, who, role, live).data["agora"]["uid"] for who, role in [(HOST, "broadcaster"), (CO_HOST, "broadcaster"), (GUEST, "guest"), (VIEWER, "audience")]}
+    uids = {
+        join(api, who, role, live).data["agora"]["uid"]
+        for who, role in [(HOST, "broadcaster"), (CO_HOST, "broadcaster"), (GUEST, "guest"), (VIEWER, "audience")]
+    }
     assert len(uids) == 4 and 0 not in uids
 
 

@@ -17,7 +17,9 @@ def live(api):
     for uid in (HOST, GUEST, STRANGER):
         api.add_user(uid)
     for uid, name in zip(VIEWERS, NAMES, strict=False):
-        api.add_user(uid, name=name, surname="Yılmaz" if name != "Ece" else "Kaya", username=f"u_{name.lower()}", expertise="designer", followersCount=3)
+        api.add_user(
+            uid, name=name, surname="Yılmaz" if name != "Ece" else "Kaya", username=f"u_{name.lower()}", expertise="designer", followersCount=3
+        )
     stream = api.create(HOST, guests=[GUEST]).data
     for uid in VIEWERS:  # joined in this order: the last one is the newest
         assert api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": stream["id"]}, user=uid).status == 200
@@ -36,7 +38,18 @@ def test_first_page_newest_first_with_the_seed_shape(api, live):
     data = reply.data
     assert [v["_id"] for v in data["list"]] == [VIEWERS[6], VIEWERS[5], VIEWERS[4]]
     first = data["list"][0]
-    assert set(first) == {"_id", "username", "name", "surname", "profilePhoto", "followersCount", "followingCount", "expertise", "isFollowing", "joinedAt"}
+    assert set(first) == {
+        "_id",
+        "username",
+        "name",
+        "surname",
+        "profilePhoto",
+        "followersCount",
+        "followingCount",
+        "expertise",
+        "isFollowing",
+        "joinedAt",
+    }
     assert first["name"] == "Ece" and first["expertise"] == "designer" and first["followersCount"] == 3
     assert [v["isFollowing"] for v in data["list"]] == [True, False, True]
     assert data["pagination"] == {"currentPage": 1, "totalPages": 3, "totalItems": 7, "itemsPerPage": 3, "hasNextPage": True, "hasPrevPage": False}

@@ -8,6 +8,7 @@ One table holds every entity (keys below); its indexes serve DESIGN.md's access 
   STREAM#<id>         ACCESS#<userId>     a paid-access grant
   STREAM#<id>         PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
   STREAM#<id>         UID#<uid>           uid uniqueness guard (which user holds the uid)
+  STREAM#<id>         REMINDER#<userId>   a user's reminder (present = on)
   CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
   USER#<id>           PROFILE             a user profile synced by the user service
   USER#<id>           FOLLOWS#<targetId>  a follow edge
@@ -16,6 +17,7 @@ One table holds every entity (keys below); its indexes serve DESIGN.md's access 
   StateIndex    statePk=STATE#<created|ongoing|ended>, stateSk=<createdAt>#<streamId>
   CreatorIndex  creatorPk=CREATOR#<userId>, creatorSk=<createdAt>#<streamId>
   AudienceIndex audiencePk=AUDIENCE#<streamId>, audienceSk=<joinedAt>#<userId>  (sparse: current audience only)
+  DueIndex      duePk=DUE#<yyyy-mm-dd of planned start>, dueSk=<plannedStartDate>#<streamId>  (sparse: reminders to send)
 
 The client is created at import: every function talks to the table on every request.
 """
@@ -65,6 +67,15 @@ def part_key(stream_id: str, user_id: str) -> dict[str, str]:
 
 def uid_key(stream_id: str, uid: int) -> dict[str, str]:
     return {"pk": f"STREAM#{stream_id}", "sk": f"UID#{uid}"}
+
+
+def reminder_key(stream_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": f"STREAM#{stream_id}", "sk": f"REMINDER#{user_id}"}
+
+
+def due_marker(planned_start: str, stream_id: str) -> dict[str, str]:
+    """DueIndex attributes of a scheduled stream: one partition per day of planned start."""
+    return {"duePk": f"DUE#{planned_start[:10]}", "dueSk": f"{planned_start}#{stream_id}"}
 
 
 def channel_key(name: str) -> dict[str, str]:

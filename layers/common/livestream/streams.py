@@ -197,6 +197,8 @@ def _write_new_stream(
         "creatorPk": f"CREATOR#{caller}",
         "creatorSk": f"{timestamp}#{stream_id}",
     }
+    if scheduled:
+        item.update(store.due_marker(item["plannedStartDate"], stream_id))
     members = [(caller, "host"), *((u, "broadcaster") for u in command.broadcasters), *((u, "guest") for u in command.guests)]
     for attempt in range(CHANNEL_ATTEMPTS):
         item["channelName"] = channel_name(command.title)
@@ -268,7 +270,8 @@ def transition(stream_id: str, caller: str, action: str) -> dict[str, Any]:
             "Update": {
                 "TableName": store.table(),
                 "Key": store.serialize(store.stream_key(stream_id)),
-                "UpdateExpression": f"SET {assignments}",
+                # leaving `scheduled` also leaves DueIndex: a started or cancelled stream sends no reminders
+                "UpdateExpression": f"SET {assignments} REMOVE duePk, dueSk",
                 "ConditionExpression": "#status = :from",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": store.values({**{f":{k}": v for k, v in changes.items()}, ":from": item["status"]}),

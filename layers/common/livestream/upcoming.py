@@ -1,0 +1,63 @@
+"""Upcoming streams of a user (v1 and v2): live ones first, then scheduled ones by planned start.
+
+Served from MemberIndex (one entry per creator / broadcaster / guest of a live or scheduled stream):
+live entries sort under ``A#<startedAt>``, scheduled ones under ``S#<plannedStartDate>``, so the
+time window is a key range. Round trips: 1-2 Query (live, then scheduled if the page is not full)
++ BatchGetItem of the streams with the target's profile, and for a signed-in caller their
+participations and (v2) reminders — one request per 100 keys.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Optional
+
+from livestream import store
+from livestream.clock import iso, now
+from livestream.errors import NotFound
+from livestream.streams import role_of, to_api
+
+
+def upcoming(
+    user_id: str, caller: Optional[str], *, limit: int, minutes_before: int, minutes_after: int, with_reminders: bool
+) -> list[dict[str, Any]]:
+    current = now()
+    stream_ids = _member_streams(user_id, "A#", "A$", limit)
+    if len(stream_ids) < limit:
+        low = f"S#{iso(current - timedelta(minutes=minutes_before))}"
+        high = f"S#{iso(current + timedelta(minutes=minutes_after))}$"  # '$' sorts after '#<id>'
+        stream_ids += _member_streams(user_id, low, high, limit - len(stream_ids))
+
+    keys = [store.profile_key(user_id), *(store.stream_key(s) for s in stream_ids)]
+    if caller is not None:
+        keys += [store.part_key(s, caller) for s in stream_ids]
+        if with_reminders:
+            keys += [store.reminder_key(s, caller) for s in stream_ids]
+    found = {(i["pk"], i["sk"]): i for i in store.batch_get(keys)}
+    if (f"USER#{user_id}", store.PROFILE) not in found:
+        raise NotFound(f"userId: no user {user_id}")
+
+    results = []
+    for stream_id in stream_ids:
+        stream = found.get((f"STREAM#{stream_id}", store.META))
+        if stream is None or stream["status"] not in ("active", "scheduled"):
+            continue  # the index is eventually consistent: a stream that just ended may still be listed there
+        part = found.get((f"STREAM#{stream_id}", f"PART#{caller}"))
+        item = to_api(stream, role_of(stream, caller, part))
+        if with_reminders:
+            reminder = found.get((f"STREAM#{stream_id}", f"REMINDER#{caller}"))
+            item["isReminderActive"] = None if caller is None else reminder is not None
+        results.append(item)
+    return results
+
+
+def _member_streams(user_id: str, low: str, high: str, limit: int) -> list[str]:
+    """Stream ids of the user's MemberIndex entries with ``low <= memberSk <= high``, in key order."""
+    response = store.client().query(
+        TableName=store.table(),
+        IndexName="MemberIndex",
+        KeyConditionExpression="memberPk = :pk AND memberSk BETWEEN :low AND :high",
+        ExpressionAttributeValues=store.values({":pk": f"MEMBER#{user_id}", ":low": low, ":high": high}),
+        Limit=limit,
+    )
+    return [store.deserialize(item)["memberSk"].rsplit("#", 1)[1] for item in response.get("Items", [])]
