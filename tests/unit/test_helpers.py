@@ -56,8 +56,8 @@ def test_envelope_success_and_error():
     assert ok["isSuccess"] is True and ok["statusCode"] == 201 and ok["data"] == {"a": 1} and ok["errors"] == []
     err = envelope.body(409, {"ignored": True})
     assert err == {**err, "isSuccess": False, "statusCode": 409, "data": None, "errors": [CANONICAL_MESSAGES[409]]}
-    result = envelope.proxy_result(404, errors=["Resource not found", "x: y"])
-    assert result["statusCode"] == 404 and json.loads(result["body"])["errors"] == ["Resource not found", "x: y"]
+    response = envelope.ok([1, 2], status=201)
+    assert response.status_code == 201 and json.loads(response.body)["data"] == [1, 2]
 
 
 def test_canonical_messages_are_the_contracts():

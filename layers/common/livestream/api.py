@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -22,42 +23,70 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ValidationError
 
 from livestream.auth import caller_id, require_api_token
-from livestream.envelope import proxy_result, respond
-from livestream.errors import ApiError, BadRequest
+from livestream.envelope import JSON, body, dumps
+from livestream.errors import CANONICAL_MESSAGES, ApiError, BadRequest
 from livestream.ids import ID_PATTERN
 from livestream.observability import Handler, instrument, logger
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
+
+
+def envelope_error(status: int, errors: list[str], exc: Optional[Exception]) -> dict[str, Any]:
+    return body(status, None, errors)
+
+
+class Resolver(APIGatewayRestResolver):
+    """Powertools' REST resolver with validation, answering every error with ``error_body``."""
+
+    def __init__(self, error_body: ErrorBody) -> None:
+        super().__init__(enable_validation=True)
+        self.error_body = error_body
+
+    def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
+        return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, errors, exc)), headers=headers)
+
+    def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None) -> dict[str, Any]:
+        """The same answer as a Lambda proxy result, for errors raised before routing."""
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": JSON},
+            "body": dumps(self.error_body(status, errors, exc)),
+            "isBase64Encoded": False,
+        }
+
+
+def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
+    app = Resolver(error_body)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(exc: RequestUnsupportedContentType) -> Response:
         content_type = app.current_event.headers.get("content-type") or "none"
-        return respond(415, errors=["Unsupported media type", f"content-type: {content_type.split(';')[0]} is not accepted"])
+        return app.fail(415, [CANONICAL_MESSAGES[415], f"content-type: {content_type.split(';')[0]} is not accepted"], exc)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return respond(400, errors=["Validation failed", *validation_details(exc.errors())])
+        return app.fail(400, [CANONICAL_MESSAGES[400], *validation_details(exc.errors())], exc)
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return respond(exc.status, errors=exc.errors, headers=getattr(exc, "headers", None))
+        return app.fail(exc.status, exc.errors, exc)
 
     @app.exception_handler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
-        return respond(exc.status_code)
+        return app.fail(exc.status_code, [CANONICAL_MESSAGES.get(exc.status_code, CANONICAL_MESSAGES[500])], exc)
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
         logger.exception("unhandled error")
-        return respond(500)
+        return app.fail(500, [CANONICAL_MESSAGES[500]])
 
     @app.not_found
     def _not_found(exc: Exception) -> Response:
-        return respond(404, errors=["Resource not found", f"{app.current_event.http_method} {app.current_event.path}: no such route"])
+        event = app.current_event
+        return app.fail(404, [CANONICAL_MESSAGES[404], f"{event.http_method} {event.path}: no such route"])
 
     return app
 
@@ -65,7 +94,7 @@ def create_app() -> APIGatewayRestResolver:
 Auth = Literal["user", "optional", "api_token", "none"]
 
 
-def handler_for(app: APIGatewayRestResolver, *, auth: Auth) -> Handler:
+def handler_for(app: Resolver, *, auth: Auth) -> Handler:
     """The Lambda entry point of a function whose routes live on ``app``.
 
     Each function serves one endpoint, so authentication is the function's: it runs before
@@ -84,22 +113,22 @@ def handler_for(app: APIGatewayRestResolver, *, auth: Auth) -> Handler:
                 app.append_context(caller=caller_id(headers, required=auth == "user"))
         except ApiError as exc:
             app.clear_context()
-            return proxy_result(exc.status, errors=exc.errors)
+            return app.fail_proxy(exc.status, exc.errors, exc)
         except Exception:
             app.clear_context()
             logger.exception("unhandled error before routing")
-            return proxy_result(500)
+            return app.fail_proxy(500, [CANONICAL_MESSAGES[500]])
         return app.resolve(event, context)
 
     return instrument(handler)
 
 
-def caller(app: APIGatewayRestResolver) -> str:
+def caller(app: Resolver) -> str:
     """The authenticated caller of a function declared with ``auth="user"``."""
     return app.context["caller"]
 
 
-def optional_caller(app: APIGatewayRestResolver) -> Optional[str]:
+def optional_caller(app: Resolver) -> Optional[str]:
     return app.context.get("caller")
 
 

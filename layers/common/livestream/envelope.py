@@ -24,24 +24,10 @@ def body(status: int, data: Any = None, errors: list[str] | None = None) -> dict
     }
 
 
-def respond(status: int, data: Any = None, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=JSON,
-        body=json.dumps(body(status, data, errors), ensure_ascii=False, separators=(",", ":")),
-        headers=headers,
-    )
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def ok(data: Any, status: int = 200) -> Response:
-    return respond(status, data)
-
-
-def proxy_result(status: int, data: Any = None, errors: list[str] | None = None) -> dict[str, Any]:
-    """A Lambda proxy result for answers given outside a resolver (before routing, fallback routes)."""
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": JSON},
-        "body": json.dumps(body(status, data, errors), ensure_ascii=False, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
+    """A success answer: ``data`` in the envelope."""
+    return Response(status_code=status, content_type=JSON, body=dumps(body(status, data)))
