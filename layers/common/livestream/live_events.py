@@ -130,7 +130,23 @@ def _split(value: Optional[str], name: str) -> list[str]:
     return parts
 
 
+def error_body(status: int, errors: list[str], exc: Optional[Exception]) -> dict[str, Any]:
+    """Errors in the platform's shape; the message says which parameter was wrong."""
+    if isinstance(exc, PlatformError):
+        return {"error": True, "code": exc.code, "message": exc.platform_message}
+    details = errors[1:] or errors
+    code = {400: INVALID, 401: UNAUTHORIZED}.get(status, status * 1000 + 901)
+    if status == 400 and all(d.endswith(": field required") for d in details):
+        code = MISSING
+    return {"error": True, "code": code, "message": "; ".join(details)}
+
+
 # ---------------------------------------------------------------- cursors
+
+
+def cursor_key(secret: str) -> bytes:
+    """The cursors' HMAC key, derived from a service secret (never the secret itself)."""
+    return hashlib.sha256(b"live-events-cursor:" + secret.encode()).digest()
 
 
 def make_cursor(key: bytes, position: str, direction: str, filters: Filters) -> str:
@@ -235,7 +251,11 @@ class _Reader:
             partitions = [("StateIndex", "statePk", "stateSk", f"STATE#{s}") for s in filters.states or list(STATES) if STATES[s]]
         low, high = _key_range(filters, self.position, descending)
         sources = [_query(index, pk_name, sk_name, pk, low, high, descending) for index, pk_name, sk_name, pk in partitions]
-        for read, stream in enumerate(heapq.merge(*sources, key=_sort_key, reverse=descending), start=1):
+        read = 0
+        for stream in heapq.merge(*sources, key=_sort_key, reverse=descending):
+            if _sort_key(stream) == self.position:
+                continue  # the key range is inclusive; the cursor's own item was on the last page
+            read += 1
             if read > READ_BUDGET:
                 self.budget_hit = True
                 return

@@ -19,6 +19,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/api/v1/live-stream/user/{userId}/upcoming-live-streams": ("GET",),
     "/api/v2/live-stream/user/{userId}/upcoming-live-streams": ("GET",),
     "/api/v1/live-stream/{id}/reminder": ("POST", "DELETE"),
+    "/v1/live-events": ("GET",),
     "/internal/v1/users/{userId}": ("PUT",),
     "/internal/v1/users/{userId}/following/{targetUserId}": ("PUT", "DELETE"),
     "/internal/v1/live-stream/{id}/access/{userId}": ("PUT",),
