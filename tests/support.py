@@ -90,15 +90,22 @@ def route_for(method: str, path: str) -> tuple[Route, dict[str, str]]:
 
 
 @cache
-def load_function(logical_id: str) -> Any:
+def load_module(logical_id: str) -> Any:
+    """A function's handler module, loaded under a name of its own (each function's ``app.py``
+    would shadow the others as a plain ``import app``)."""
     props = template()["Resources"][logical_id]["Properties"]
-    module_file, handler = props["Handler"].split(".")
+    module_file = props["Handler"].split(".")[0]
     path = ROOT / props["CodeUri"] / f"{module_file}.py"
     spec = importlib.util.spec_from_file_location(f"functions_{logical_id}", path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
-    return getattr(module, handler)
+    return module
+
+
+def load_function(logical_id: str) -> Any:
+    handler = template()["Resources"][logical_id]["Properties"]["Handler"].split(".")[1]
+    return getattr(load_module(logical_id), handler)
 
 
 class LambdaContext:

@@ -29,6 +29,6 @@ def test_route_table_matches_the_template():
             fallback_paths.add(route.resource)
         else:
             declared.setdefault(route.resource, set()).add(route.method)
-    assert {path: set(methods) for path, methods in ROUTES.items()} == declared
+    assert {path: set(operations) for path, operations in ROUTES.items()} == declared
     # every declared path also sends its other methods to the fallback, which answers 405
     assert fallback_paths == set(declared) | {"/{proxy+}"}

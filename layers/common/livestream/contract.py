@@ -1,0 +1,165 @@
+"""Response shapes of every endpoint, as pydantic models, for the OpenAPI document.
+
+The functions build their answers with :mod:`livestream.models` and plain dicts (cheaper at cold
+start); these models describe the same shapes, and the contract tests validate real answers
+against the generated document, so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, Optional, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from livestream.models import ProfilePhoto, Role, StreamOut, UserProfile, UserSummary
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Every ``/api`` and ``/internal`` answer."""
+
+    isSuccess: bool
+    statusCode: int
+    data: Optional[T]
+    errors: list[str] = Field(description="[] on success; else the status's canonical message, then one entry per problem")
+    timestamp: str = Field(description="ISO 8601 UTC with milliseconds, e.g. 2026-01-15T10:30:00.000Z")
+
+
+class ErrorEnvelope(BaseModel):
+    isSuccess: Literal[False]
+    statusCode: int
+    data: None
+    errors: list[str]
+    timestamp: str
+
+
+class Agora(BaseModel):
+    appId: str
+    channelName: str
+    token: str = Field(description="RTC token: publisher for host, broadcaster and guest; subscriber for the audience")
+    uid: int = Field(ge=1, le=2**32 - 1, description="The caller's uid in the stream: the same on every rejoin and renewal")
+    role: Role
+    expiresAt: str
+
+
+class Rtm(BaseModel):
+    appId: str
+    channelName: str
+    userId: str
+    token: str
+    expiresAt: str
+
+
+class Joined(BaseModel):
+    liveStream: StreamOut
+    agora: Agora
+    rtm: Rtm
+
+
+class Left(BaseModel):
+    liveStreamId: str
+    userId: str
+    left: bool = Field(description="false when the caller was not in the stream (a no-op)")
+
+
+class Viewer(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    username: Optional[str]
+    name: Optional[str]
+    surname: Optional[str]
+    profilePhoto: Optional[ProfilePhoto]
+    followersCount: int
+    followingCount: int
+    expertise: Optional[str]
+    isFollowing: bool
+    joinedAt: str
+
+
+class Pagination(BaseModel):
+    currentPage: int
+    totalPages: int
+    totalItems: int
+    itemsPerPage: int
+    hasNextPage: bool
+    hasPrevPage: bool
+
+
+class ViewersPage(BaseModel):
+    list: list[Viewer]
+    pagination: Pagination
+    participantAudienceTotal: int = Field(description="The current audience, whatever the search")
+
+
+class UpcomingStream(StreamOut):
+    isReminderActive: Optional[bool] = Field(description="v2 only: null for anonymous callers")
+
+
+class ReminderState(BaseModel):
+    liveStreamId: str
+    userId: str
+    isReminderActive: bool
+
+
+class FollowEdge(BaseModel):
+    userId: str
+    targetUserId: str
+    isFollowing: bool
+
+
+class AccessGrant(BaseModel):
+    liveStreamId: str
+    userId: str
+    hasAccess: bool
+
+
+class LiveEvent(BaseModel):
+    created_at: int
+    created_by: str
+    cumulative_participant_count: int
+    custom_items: dict[str, Any]
+    duration: int = Field(description="milliseconds")
+    ended_at: Optional[int]
+    ended_by: str
+    host: None
+    host_type: Literal["single_host", "multi_host"]
+    is_host_streaming: bool
+    live_event_id: str
+    participant_count: int
+    peak_participant_count: int
+    set_ready_at: Optional[int]
+    set_ready_by: str
+    started_at: Optional[int]
+    started_by: str
+    state: Literal["created", "ready", "ongoing", "ended"]
+    user_ids_for_host: list[str]
+    title: str
+
+
+class LiveEventsPage(BaseModel):
+    live_events: list[LiveEvent]
+    next: Optional[str]
+    prev: Optional[str]
+
+
+class PlatformError(BaseModel):
+    error: Literal[True]
+    code: int = Field(description="400100 invalid parameter, 400111 missing parameter, 401121 not authorized")
+    message: str
+
+
+DATA_MODELS: dict[str, Any] = {
+    "Stream": StreamOut,
+    "Joined": Joined,
+    "Left": Left,
+    "ViewersPage": ViewersPage,
+    "UpcomingStreams": list[UpcomingStream],
+    "ReminderState": ReminderState,
+    "UserProfile": UserProfile,
+    "FollowEdge": FollowEdge,
+    "AccessGrant": AccessGrant,
+    "LiveEventsPage": LiveEventsPage,
+    "UserSummary": UserSummary,
+}
