@@ -43,6 +43,8 @@ ROUTES: dict[str, dict[str, Operation]] = {
         "DELETE": Operation("api_token", 200, "FollowEdge", (400, 401)),
     },
     "/internal/v1/live-stream/{id}/access/{userId}": {"PUT": Operation("api_token", 200, "AccessGrant", (400, 401, 404))},
+    "/openapi.json": {"GET": Operation("none", 200, None, (), shape="raw")},
+    "/docs": {"GET": Operation("none", 200, None, (), shape="raw")},
 }
 
 

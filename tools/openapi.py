@@ -1,0 +1,185 @@
+"""One OpenAPI 3 document for the whole API, generated from the functions' own routes and models.
+
+Each function's Powertools resolver describes its routes (parameters, request bodies, multipart
+fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
+know: the envelope, each operation's success status and data model, every error status it can
+answer with its canonical message, the security schemes, and examples taken from the seeds.
+
+    python -m tools.openapi [--check] [openapi.json]
+
+writes the document (``make openapi``), or with ``--check`` fails when the committed one differs
+from what the code generates (``make test`` runs the check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = Path(__file__).with_name("examples")
+EXAMPLE_FILES = {
+    ("/api/v1/live-stream/create", "POST"): "create",
+    ("/api/v1/live-stream/join-as-guest", "POST"): "join-as-guest",
+    ("/api/v1/live-stream/{id}/viewers", "GET"): "viewers",
+    ("/api/v2/live-stream/user/{userId}/upcoming-live-streams", "GET"): "upcoming-v2",
+}
+TITLE = "Live stream service"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Streams, participants, reminders and Agora tokens of the live-streaming app. Every `/api` and `/internal` "
+    "answer is the envelope `{isSuccess, statusCode, data, errors, timestamp}`; `errors[0]` is the status's "
+    "canonical message and the entries after it name the field that was wrong. `/v1/live-events` mirrors the "
+    "live platform's API and answers in its shapes."
+)
+
+
+def function_apps() -> dict[str, Any]:
+    """Every HTTP function's resolver, by logical id, loaded as Lambda would load it."""
+    from local.template import Template
+
+    template = Template.load(ROOT / "template.yaml")
+    apps = {}
+    for name, function in template.functions().items():
+        if not function.api_events:
+            continue
+        app = getattr(function.load_module(), "app", None)
+        if app is not None and hasattr(app, "get_openapi_schema"):
+            apps[name] = app
+    return apps
+
+
+def build(apps: dict[str, Any]) -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+    from aws_lambda_powertools.event_handler.openapi.models import Server
+    from pydantic import TypeAdapter
+
+    from livestream import contract
+    from livestream.errors import CANONICAL_MESSAGES
+    from livestream.routes import ROUTES
+
+    merge = OpenAPIMerge(title=TITLE, version=VERSION, description=DESCRIPTION, servers=[Server(url="/")], on_conflict="error")
+    for name in sorted(apps):
+        schema = apps[name].get_openapi_schema(title=TITLE, version=VERSION)
+        merge.add_schema(json.loads(schema.model_dump_json(by_alias=True, exclude_none=True)))
+    document = merge.get_openapi_schema()
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    components["securitySchemes"] = {
+        "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The user id is the `sub` claim"},
+        "apiToken": {"type": "apiKey", "in": "header", "name": "Api-Token", "description": "Server-to-server token of the platform's services"},
+    }
+
+    def ref(name: str, model: Any) -> dict[str, str]:
+        adapter = TypeAdapter(model)
+        generated = adapter.json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in generated.pop("$defs", {}).items():
+            schemas.setdefault(def_name, definition)
+        schemas.setdefault(name, generated)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    error_envelope = ref("ErrorEnvelope", contract.ErrorEnvelope)
+    platform_error = ref("PlatformError", contract.PlatformError)
+    examples = seed_examples()
+
+    def error(status: int, platform: bool) -> dict[str, Any]:
+        message = CANONICAL_MESSAGES[status]
+        if platform and status in PLATFORM_ERROR_EXAMPLES:
+            body = {"schema": platform_error, "example": PLATFORM_ERROR_EXAMPLES[status]}
+        else:
+            body = {"schema": error_envelope, "example": _error_example(status, message)}
+        return {"description": message, "content": {"application/json": body}}
+
+    for path, operations in ROUTES.items():
+        for method, op in operations.items():
+            operation = document["paths"][path][method.lower()]
+            if op.shape == "raw":
+                media = "text/html" if path == "/docs" else "application/json"
+                responses = {str(op.success): {"description": "Success", "content": {media: {}}}}
+            else:
+                data_schema = ref(op.data, contract.DATA_MODELS[op.data]) if op.data else {}
+                if op.shape == "envelope":
+                    schemas.setdefault(f"Envelope_{op.data}", _envelope_schema(data_schema, op.success))
+                    data_schema = {"$ref": f"#/components/schemas/Envelope_{op.data}"}
+                success: dict[str, Any] = {"schema": data_schema}
+                if (path, method) in examples:
+                    success["example"] = examples[(path, method)]
+                responses = {str(op.success): {"description": "Success", "content": {"application/json": success}}}
+            for status in sorted({*op.errors, 405, 429, 500}):
+                responses[str(status)] = error(status, op.shape == "platform")
+            operation["responses"] = responses
+            body = operation.get("requestBody", {}).get("content", {})
+            if "multipart/form-data" in body and "application/json" not in body:
+                # create takes the same fields as JSON too (without the thumbnail)
+                body["application/json"] = {"schema": body["multipart/form-data"]["schema"]}
+            if op.auth in ("user", "optional"):
+                operation["security"] = [{"bearerJwt": []}] + ([{}] if op.auth == "optional" else [])
+            elif op.auth == "api_token":
+                operation["security"] = [{"apiToken": []}]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    document["paths"] = dict(sorted(document["paths"].items()))
+    return document
+
+
+PLATFORM_ERROR_EXAMPLES = {
+    400: {"error": True, "code": 400100, "message": "limit: must be less than or equal to 100"},
+    401: {"error": True, "code": 401121, "message": "Api-Token: invalid token"},
+}
+
+
+def _envelope_schema(data_schema: dict[str, Any], status: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["isSuccess", "statusCode", "data", "errors", "timestamp"],
+        "properties": {
+            "isSuccess": {"type": "boolean", "const": True},
+            "statusCode": {"type": "integer", "const": status},
+            "data": data_schema,
+            "errors": {"type": "array", "items": {"type": "string"}, "maxItems": 0},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+def _error_example(status: int, message: str) -> dict[str, Any]:
+    return {"isSuccess": False, "statusCode": status, "data": None, "errors": [message], "timestamp": "2026-01-15T10:30:00.000Z"}
+
+
+def seed_examples() -> dict[tuple[str, str], Any]:
+    """Success examples: the response bodies of the seeds (copied from shared/seeds into tools/examples)."""
+    return {key: json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8")) for key, name in EXAMPLE_FILES.items()}
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output", nargs="?", default=str(ROOT / "openapi.json"))
+    parser.add_argument("--check", action="store_true", help="fail if the file differs from the generated document")
+    args = parser.parse_args(argv)
+    generated = render(build(function_apps()))
+    target = Path(args.output)
+    if args.check:
+        if not target.exists() or target.read_text() != generated:
+            print(f"{target} is not what the code generates: run `make openapi` and commit it", file=sys.stderr)
+            return 1
+        print(f"{target} matches the code")
+        return 0
+    target.write_text(generated)
+    print(f"wrote {target} ({len(document_paths(generated))} paths)")
+    return 0
+
+
+def document_paths(rendered: str) -> list[str]:
+    return list(json.loads(rendered)["paths"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
