@@ -1,0 +1,182 @@
+"""template.yaml as data: resources, functions, their routes and environments, intrinsics resolved.
+
+Only what the local run needs: ``Ref``, ``Fn::Sub``, ``Fn::If``/``Not``/``Equals``, ``Fn::GetAtt``
+and ``Fn::Join`` over parameters (their defaults), conditions and the locally created resources.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+LAYER_DIR = ROOT / "layers" / "common"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation short tags as their long form: ``!Ref X`` → ``{"Ref": "X"}``."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+
+
+@dataclass
+class ApiEvent:
+    path: str
+    method: str  # upper case; ANY for any method
+
+
+@dataclass
+class Function:
+    name: str
+    properties: dict[str, Any]
+    template: Template
+
+    @property
+    def code_dir(self) -> Path:
+        return ROOT / self.properties["CodeUri"]
+
+    @property
+    def module_file(self) -> Path:
+        return self.code_dir / f"{self.properties['Handler'].rsplit('.', 1)[0]}.py"
+
+    @property
+    def handler_name(self) -> str:
+        return self.properties["Handler"].rsplit(".", 1)[1]
+
+    @property
+    def api_events(self) -> list[ApiEvent]:
+        events = (self.properties.get("Events") or {}).values()
+        return [ApiEvent(e["Properties"]["Path"], e["Properties"]["Method"].upper()) for e in events if e["Type"] == "Api"]
+
+    @property
+    def schedules(self) -> list[str]:
+        events = (self.properties.get("Events") or {}).values()
+        return [e["Properties"].get("Schedule", "") for e in events if e["Type"] in ("Schedule", "ScheduleV2")]
+
+    def environment(self, names: dict[str, str]) -> dict[str, str]:
+        """Globals' variables merged with the function's own, intrinsics resolved against ``names``."""
+        merged = {
+            **self.template.globals.get("Environment", {}).get("Variables", {}),
+            **self.properties.get("Environment", {}).get("Variables", {}),
+        }
+        return {k: str(self.template.resolve(v, names)) for k, v in merged.items()}
+
+    @property
+    def timeout(self) -> int:
+        return int(self.properties.get("Timeout", self.template.globals.get("Timeout", 3)))
+
+    @property
+    def memory(self) -> int:
+        return int(self.properties.get("MemorySize", self.template.globals.get("MemorySize", 128)))
+
+    def load_module(self) -> ModuleType:
+        """The handler module under a name of its own (every function's ``app.py`` would shadow the
+        others as a plain ``import app``)."""
+        spec = importlib.util.spec_from_file_location(f"functions_{self.name}", self.module_file)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+
+@dataclass
+class Template:
+    data: dict[str, Any]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = TEMPLATE, **parameters: Any) -> Template:
+        data = yaml.load(path.read_text(), Loader=_Loader)
+        defaults = {k: v.get("Default", "") for k, v in (data.get("Parameters") or {}).items()}
+        return cls(data, {**defaults, **parameters})
+
+    @property
+    def globals(self) -> dict[str, Any]:
+        return (self.data.get("Globals") or {}).get("Function", {})
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: res for name, res in self.data["Resources"].items() if res["Type"] == kind}
+
+    @cached_property
+    def _functions(self) -> dict[str, Function]:
+        return {name: Function(name, res["Properties"], self) for name, res in self.resources("AWS::Serverless::Function").items()}
+
+    def functions(self) -> dict[str, Function]:
+        return self._functions
+
+    def binary_media_types(self) -> list[str]:
+        types: list[str] = []
+        for api in self.resources("AWS::Serverless::Api").values():
+            types += [t.replace("~1", "/") for t in api["Properties"].get("BinaryMediaTypes", [])]
+        return types
+
+    def condition(self, name: str, names: dict[str, str]) -> bool:
+        return bool(self.resolve(self.data.get("Conditions", {})[name], names))
+
+    def resolve(self, value: Any, names: dict[str, str]) -> Any:
+        """Evaluate intrinsics; ``names`` maps logical ids (and ``<id>.<attribute>``) to local values."""
+        if isinstance(value, list):
+            return [self.resolve(v, names) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::", "Condition")):
+            return {k: self.resolve(v, names) for k, v in value.items()}
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return self._ref(arg, names)
+        if key == "Fn::GetAtt":
+            logical, attribute = arg
+            return names[f"{logical}.{attribute}"]
+        if key == "Fn::Sub":
+            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1], names))
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(extra.get(m[1]) if m[1] in extra else self._sub(m[1], names)), text)
+        if key == "Fn::If":
+            name, then, otherwise = arg
+            return self.resolve(then if self.condition(name, names) else otherwise, names)
+        if key == "Fn::Not":
+            return not self.resolve(arg[0], names)
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a, names) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Join":
+            return arg[0].join(str(v) for v in self.resolve(arg[1], names))
+        if key == "Condition":
+            return self.condition(arg, names)
+        return value
+
+    def _ref(self, name: str, names: dict[str, str]) -> Any:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": "live-stream-local", "AWS::URLSuffix": "amazonaws.com"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        return names[name]
+
+    def _sub(self, expression: str, names: dict[str, str]) -> Any:
+        if "." in expression and not expression.startswith("AWS::"):
+            return names[expression]
+        return self._ref(expression, names)

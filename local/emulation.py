@@ -1,0 +1,154 @@
+"""The embedded AWS: moto in server mode, and the template's resources created in it.
+
+Physical names are deterministic (``live-stream-local-<LogicalId>``), so ``make invoke`` can find the
+resources a running ``make run`` created without asking it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from local.cfn import ACCOUNT, REGION, Template
+
+PREFIX = "live-stream-local"
+DEV_DEFAULTS = {
+    "LOCAL_JWT_SECRET": "local-dev-jwt-secret",
+    "LOCAL_API_TOKEN": "local-dev-api-token",
+    "AGORA_APP_ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "AGORA_APP_CERTIFICATE": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d",
+}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+def dev_setting(name: str) -> str:
+    return os.environ.get(name) or DEV_DEFAULTS[name]
+
+
+def secret_values() -> dict[str, str]:
+    """What each secret of the template holds locally: API.md's development defaults."""
+    return {
+        "JwtSecret": dev_setting("LOCAL_JWT_SECRET"),
+        "ApiTokenSecret": dev_setting("LOCAL_API_TOKEN"),
+        "AgoraSecret": json.dumps({"appId": dev_setting("AGORA_APP_ID"), "appCertificate": dev_setting("AGORA_APP_CERTIFICATE")}),
+    }
+
+
+def physical_names(template: Template, endpoint: str) -> dict[str, str]:
+    """Logical id (and ``<id>.<attribute>``) → the local value a ``Ref`` / ``GetAtt`` resolves to."""
+    names: dict[str, str] = {}
+    for logical in template.resources("AWS::DynamoDB::Table"):
+        names[logical] = f"{PREFIX}-{logical}"
+        names[f"{logical}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names[logical]}"
+    for logical in template.resources("AWS::S3::Bucket"):
+        names[logical] = f"{PREFIX}-{logical}".lower()
+        names[f"{logical}.Arn"] = f"arn:aws:s3:::{names[logical]}"
+    for logical in template.resources("AWS::SecretsManager::Secret"):
+        names[logical] = f"{PREFIX}-{logical}"
+    for logical, res in template.resources("AWS::SQS::Queue").items():
+        name = f"{PREFIX}-{logical}" + (".fifo" if res["Properties"].get("FifoQueue") else "")
+        names[logical] = f"{endpoint}/{ACCOUNT}/{name}"
+        names[f"{logical}.QueueName"] = name
+        names[f"{logical}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    for logical in template.functions():
+        names[logical] = logical
+    for logical in template.resources("AWS::Serverless::LayerVersion"):
+        names[logical] = logical
+    for logical in template.resources("AWS::Logs::LogGroup"):
+        names[logical] = logical
+    return names
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def create_resources(template: Template, endpoint: str) -> dict[str, str]:
+    """Create the template's tables, buckets, queues and secrets in the emulation (idempotent)."""
+    names = physical_names(template, endpoint)
+    ddb = client("dynamodb", endpoint)
+    for logical, res in template.resources("AWS::DynamoDB::Table").items():
+        props = res["Properties"]
+        request: dict[str, Any] = {
+            "TableName": names[logical],
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        _ignore_existing(lambda request=request: ddb.create_table(**request))
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=names[logical], TimeToLiveSpecification=ttl)
+    s3 = client("s3", endpoint)
+    for logical in template.resources("AWS::S3::Bucket"):
+        _ignore_existing(lambda bucket=names[logical]: s3.create_bucket(Bucket=bucket))
+    sqs = client("sqs", endpoint)
+    queues = template.resources("AWS::SQS::Queue")
+    for logical, res in queues.items():  # every queue first: a redrive policy names another queue
+        attributes = {}
+        if res["Properties"].get("FifoQueue"):
+            attributes["FifoQueue"] = "true"
+            attributes["ContentBasedDeduplication"] = str(bool(res["Properties"].get("ContentBasedDeduplication"))).lower()
+        sqs.create_queue(QueueName=names[f"{logical}.QueueName"], Attributes=attributes)
+    for logical, res in queues.items():
+        if "RedrivePolicy" in res["Properties"]:
+            policy = json.dumps(template.resolve(res["Properties"]["RedrivePolicy"], names))
+            sqs.set_queue_attributes(QueueUrl=names[logical], Attributes={"RedrivePolicy": policy})
+    sm = client("secretsmanager", endpoint)
+    values = secret_values()
+    for logical in template.resources("AWS::SecretsManager::Secret"):
+        try:
+            sm.create_secret(Name=names[logical], SecretString=values[logical])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            sm.put_secret_value(SecretId=names[logical], SecretString=values[logical])
+    return names
+
+
+def _ignore_existing(create: Any) -> None:
+    try:
+        create()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("ResourceInUseException", "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
+def function_environment(template: Template, name: str, endpoint: str) -> dict[str, str]:
+    """The environment Lambda would give the function, pointed at the local emulation."""
+    names = physical_names(template, endpoint)
+    env = template.functions()[name].environment(names)
+    if "THUMBNAIL_BUCKET" in env:
+        # moto serves objects without signatures: thumbnails are readable at their thumbnailUrl
+        env["THUMBNAIL_BASE_URL"] = f"{endpoint}/{env['THUMBNAIL_BUCKET']}"
+    function = template.functions()[name]
+    env.update(CREDENTIALS)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_LAMBDA_FUNCTION_NAME=name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory),
+        AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout),
+        LAMBDA_TASK_ROOT=str(function.code_dir),
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_DEV="false",
+    )
+    return env
+
+
+def start_moto(port: int) -> Any:
+    """moto's threaded server on loopback."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server

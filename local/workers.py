@@ -1,0 +1,134 @@
+"""Each function runs in worker processes of its own, as Lambda runs it in execution environments.
+
+Powertools' resolver keeps the current event in process-wide state, so a process resolves one
+request at a time; concurrent requests to one function get more workers (up to ``MAX_WORKERS``),
+like concurrent Lambda instances. Workers are spawned (not forked) on first use, with the function's
+directory and the layer first on ``sys.path`` (Lambda's /var/task and /opt/python) and its
+environment from template.yaml.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+import time
+import uuid
+from multiprocessing.connection import Connection
+from typing import Any
+
+from local.cfn import LAYER_DIR, Function
+
+MAX_WORKERS = 4
+_spawn = multiprocessing.get_context("spawn")
+
+
+class LambdaContext:
+    """The parts of Lambda's context object our handlers and Powertools use."""
+
+    def __init__(self, name: str, memory: int, timeout: int) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, env: dict[str, str], conn: Connection) -> None:
+    import importlib.util
+    import os
+    import sys
+    import traceback
+
+    os.environ.update(env)
+    sys.path[:0] = [code_dir, str(LAYER_DIR)]
+    spec = importlib.util.spec_from_file_location(f"functions_{name}", module_file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = getattr(module, handler_name)
+    memory, timeout = int(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]), int(env["AWS_LAMBDA_FUNCTION_TIMEOUT"])
+    conn.send(("ready", None))
+    while True:
+        try:
+            event = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", handler(event, LambdaContext(name, memory, timeout))))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
+
+
+class Worker:
+    def __init__(self, function: Function, env: dict[str, str]) -> None:
+        self.conn, child = _spawn.Pipe()
+        self.process = _spawn.Process(
+            target=_worker_main,
+            args=(str(function.code_dir), str(function.module_file), function.handler_name, function.name, env, child),
+            daemon=True,
+            name=f"lambda-{function.name}",
+        )
+        self.process.start()
+        child.close()
+        status, detail = self.conn.recv()
+        if status != "ready":
+            raise RuntimeError(detail)
+
+    def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
+        self.conn.send(event)
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(timeout=5)
+
+
+class FunctionPool:
+    """The workers of one function: an idle one serves the next request; a new one starts when all are busy."""
+
+    def __init__(self, function: Function, env: dict[str, str], max_workers: int = MAX_WORKERS) -> None:
+        self.function, self.env, self.max_workers = function, env, max_workers
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
+        worker = self._acquire()
+        try:
+            status, result = worker.invoke(event)
+        except (EOFError, OSError, BrokenPipeError):
+            self._discard(worker)
+            return "error", f"the worker of {self.function.name} died"
+        self._idle.put(worker)
+        return status, result
+
+    def _acquire(self) -> Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < self.max_workers:
+                worker = Worker(self.function, self.env)
+                self._all.append(worker)
+                return worker
+        return self._idle.get()
+
+    def _discard(self, worker: Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        worker.stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            for worker in self._all:
+                worker.stop()
+            self._all.clear()
