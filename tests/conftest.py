@@ -15,6 +15,7 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "LiveStreamTest",
         "POWERTOOLS_SERVICE_NAME": "live-stream",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

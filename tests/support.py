@@ -4,22 +4,19 @@ API Gateway REST proxy events and hands them to the function template.yaml maps 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "template.yaml"
+from local.cfn import Template
+from local.routing import Match, Route, Router, proxy_event
+from local.workers import LambdaContext
+
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
 API_TOKEN = "test-api-token"
 # A real 1×1 PNG
@@ -29,94 +26,38 @@ PNG = bytes.fromhex(
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain values."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: _construct(loader, node)})
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
 @cache
-def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+def template() -> Template:
+    return Template.load(Stage="test")
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
-    return {name: res for name, res in template()["Resources"].items() if res["Type"] == kind}
-
-
-@dataclass
-class Route:
-    function: str
-    method: str
-    resource: str
-    pattern: re.Pattern[str]
-    specificity: tuple[int, ...]
+    return template().resources(kind)
 
 
 @cache
+def router() -> Router:
+    return Router.from_template(template())
+
+
 def routes() -> list[Route]:
-    found = []
-    for name, res in resources_of("AWS::Serverless::Function").items():
-        for event in (res["Properties"].get("Events") or {}).values():
-            if event["Type"] != "Api":
-                continue
-            path = event["Properties"]["Path"]
-            regex = "".join(
-                "/(?P<proxy>.+)" if seg == "{proxy+}" else f"/(?P<{seg[1:-1]}>[^/]+)" if seg.startswith("{") else "/" + re.escape(seg)
-                for seg in path.strip("/").split("/")
-            )
-            # static segments beat parameters, which beat a greedy proxy; an exact method beats ANY
-            segs = path.strip("/").split("/")
-            specificity = tuple(2 if not s.startswith("{") else 1 if s != "{proxy+}" else 0 for s in segs)
-            found.append(Route(name, event["Properties"]["Method"].upper(), path, re.compile(f"^{regex}$"), specificity))
-    return found
+    return router().routes
 
 
-def route_for(method: str, path: str) -> tuple[Route, dict[str, str]]:
-    candidates = [(r, m) for r in routes() if (m := r.pattern.match(path)) and r.method in (method, "ANY")]
-    if not candidates:
+def route_for(method: str, path: str) -> Match:
+    match = router().match(method, path)
+    if match is None:
         raise LookupError(f"no route for {method} {path}")
-    route, match = max(candidates, key=lambda rm: (rm[0].specificity, rm[0].method != "ANY"))
-    return route, match.groupdict()
+    return match
 
 
 @cache
 def load_module(logical_id: str) -> Any:
-    """A function's handler module, loaded under a name of its own (each function's ``app.py``
-    would shadow the others as a plain ``import app``)."""
-    props = template()["Resources"][logical_id]["Properties"]
-    module_file = props["Handler"].split(".")[0]
-    path = ROOT / props["CodeUri"] / f"{module_file}.py"
-    spec = importlib.util.spec_from_file_location(f"functions_{logical_id}", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    return template().functions()[logical_id].load_module()
 
 
 def load_function(logical_id: str) -> Any:
-    handler = template()["Resources"][logical_id]["Properties"]["Handler"].split(".")[1]
-    return getattr(load_module(logical_id), handler)
-
-
-class LambdaContext:
-    def __init__(self, name: str) -> None:
-        self.function_name = name
-        self.memory_limit_in_mb = 512
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+    return getattr(load_module(logical_id), template().functions()[logical_id].handler_name)
 
 
 @dataclass
@@ -233,8 +174,6 @@ class Reply:
 class Api:
     """Calls the API as API Gateway would: route by template.yaml, build a REST proxy event."""
 
-    BINARY = ("multipart/form-data", "image/jpeg", "image/png", "image/webp")
-
     def __init__(self, aws: AwsResources) -> None:
         self.aws = aws
 
@@ -249,7 +188,9 @@ class Api:
         query: dict[str, Any] | None = None,
         user: str | None = None,
         api_token: str | None = None,
+        as_text: bool = False,
     ) -> Reply:
+        """``as_text`` delivers even a binary media type as text, as a stage without it would."""
         headers = dict(headers or {})
         if user is not None:
             headers["Authorization"] = f"Bearer {make_token(user)}"
@@ -258,34 +199,12 @@ class Api:
         if json_body is not None:
             body = json.dumps(json_body)
             headers.setdefault("Content-Type", "application/json")
-        route, params = route_for(method, path)
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        binary = content_type.split(";")[0].strip().lower() in self.BINARY
-        if isinstance(body, str):
-            body = body.encode()
-        event = {
-            "resource": route.resource,
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": {k: str(v) for k, v in query.items()} if query else None,
-            "multiValueQueryStringParameters": {k: [str(v)] for k, v in query.items()} if query else None,
-            "pathParameters": params or None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": route.resource,
-                "httpMethod": method,
-                "path": f"/test{path}" + (f"?{urlencode(query)}" if query else ""),
-                "stage": "test",
-                "requestId": str(uuid.uuid4()),
-                "requestTimeEpoch": int(time.time() * 1000),
-                "identity": {"sourceIp": "127.0.0.1"},
-            },
-            "body": None if body is None else (base64.b64encode(body).decode() if binary else body.decode()),
-            "isBase64Encoded": bool(binary and body is not None),
-        }
-        result = load_function(route.function)(event, LambdaContext(route.function))
+        data = body.encode() if isinstance(body, str) else (body or b"")
+        match = route_for(method, path)
+        binary_types = [] if as_text else template().binary_media_types()
+        event = proxy_event(match, method, path, urlencode(query or {}), list(headers.items()), data, binary_types, stage="test")
+        route = match.route
+        result = load_function(route.function)(event, LambdaContext(route.function, 512, 30))
         raw = result["body"]
         if result.get("isBase64Encoded"):
             raw = base64.b64decode(raw).decode()

@@ -38,8 +38,15 @@ DESCRIPTION = (
 
 
 def function_apps() -> dict[str, Any]:
-    """Every HTTP function's resolver, by logical id, loaded as Lambda would load it."""
-    from local.template import Template
+    """Every HTTP function's resolver, by logical id, loaded as Lambda would load it (the layer on
+    the path; the clients created at import need a region, nothing is called)."""
+    import os
+
+    from local.cfn import LAYER_DIR, Template
+
+    if str(LAYER_DIR) not in sys.path:
+        sys.path.insert(0, str(LAYER_DIR))
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     template = Template.load(ROOT / "template.yaml")
     apps = {}
@@ -102,8 +109,9 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
             else:
                 data_schema = ref(op.data, contract.DATA_MODELS[op.data]) if op.data else {}
                 if op.shape == "envelope":
-                    schemas.setdefault(f"Envelope_{op.data}", _envelope_schema(data_schema, op.success))
-                    data_schema = {"$ref": f"#/components/schemas/Envelope_{op.data}"}
+                    name = f"Envelope_{op.data}" + ("" if op.success == 200 else f"_{op.success}")
+                    schemas.setdefault(name, _envelope_schema(data_schema, op.success))
+                    data_schema = {"$ref": f"#/components/schemas/{name}"}
                 success: dict[str, Any] = {"schema": data_schema}
                 if (path, method) in examples:
                     success["example"] = examples[(path, method)]
@@ -119,9 +127,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{"bearerJwt": []}] + ([{}] if op.auth == "optional" else [])
             elif op.auth == "api_token":
                 operation["security"] = [{"apiToken": []}]
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
-    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    document["components"]["schemas"] = dict(sorted(_reachable(document, schemas).items()))
     document["paths"] = dict(sorted(document["paths"].items()))
     return document
 
@@ -130,6 +136,25 @@ PLATFORM_ERROR_EXAMPLES = {
     400: {"error": True, "code": 400100, "message": "limit: must be less than or equal to 100"},
     401: {"error": True, "code": 401121, "message": "Api-Token: invalid token"},
 }
+
+
+def _reachable(document: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas the paths use, directly or through other schemas (Powertools' 422
+    validation-error schemas go: this API answers validation errors as 400 in the envelope)."""
+    prefix = "#/components/schemas/"
+    seen: set[str] = set()
+    pending = [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in seen:
+                seen.add(ref[len(prefix) :])
+                pending.append(schemas[ref[len(prefix) :]])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return {name: schema for name, schema in schemas.items() if name in seen}
 
 
 def _envelope_schema(data_schema: dict[str, Any], status: int) -> dict[str, Any]:

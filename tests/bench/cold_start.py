@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import ROOT, resources_of, template
+from local.cfn import ROOT
+from tests.support import resources_of, template
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 FLOOR = "import boto3; boto3.client('dynamodb')"
@@ -24,7 +25,7 @@ def _env(name: str, code_dir: str) -> dict[str, str]:
     """The environment Lambda gives a function (the X-Ray SDK, for one, behaves differently in it),
     with the template's literal Globals variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_ENDPOINT"))}
-    globals_env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    globals_env = template().globals["Environment"]["Variables"]
     env.update({k: v for k, v in globals_env.items() if isinstance(v, str)})
     env.update(
         LAMBDA_TASK_ROOT=code_dir,

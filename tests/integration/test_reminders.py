@@ -29,7 +29,7 @@ def remind(api, stream, user):
 
 
 def dispatch(event=None):
-    return load_function("ReminderDispatchFunction")(event or {"source": "aws.events"}, LambdaContext("ReminderDispatchFunction"))
+    return load_function("ReminderDispatchFunction")(event or {"source": "aws.events"}, LambdaContext("ReminderDispatchFunction", 512, 300))
 
 
 # ---------------------------------------------------------------- switches
