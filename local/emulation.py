@@ -120,13 +120,17 @@ def _ignore_existing(create: Any) -> None:
             raise
 
 
-def function_environment(template: Template, name: str, endpoint: str) -> dict[str, str]:
-    """The environment Lambda would give the function, pointed at the local emulation."""
+THUMBNAILS_PATH = "/_local/thumbnails"
+
+
+def function_environment(template: Template, name: str, endpoint: str, api_url: str) -> dict[str, str]:
+    """The environment Lambda would give the function, pointed at the local emulation; thumbnails are
+    public at ``<api_url>/_local/thumbnails/<key>`` (the local gateway reads them from the bucket, as a
+    CDN in front of the private bucket would)."""
     names = physical_names(template, endpoint)
     env = template.functions()[name].environment(names)
-    if "THUMBNAIL_BUCKET" in env:
-        # moto serves objects without signatures: thumbnails are readable at their thumbnailUrl
-        env["THUMBNAIL_BASE_URL"] = f"{endpoint}/{env['THUMBNAIL_BUCKET']}"
+    if "THUMBNAIL_BASE_URL" in env:
+        env["THUMBNAIL_BASE_URL"] = api_url + THUMBNAILS_PATH
     function = template.functions()[name]
     env.update(CREDENTIALS)
     env.update(

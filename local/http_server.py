@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.cfn import Template
+from local.emulation import THUMBNAILS_PATH
 from local.routing import LAMBDA_PAYLOAD_LIMIT, Router, event_size, proxy_event
 from local.workers import FunctionPool
 
@@ -25,14 +26,17 @@ def envelope_error(status: int, detail: str) -> bytes:
 
 
 class Gateway:
-    def __init__(self, template: Template, environments: dict[str, dict[str, str]]) -> None:
+    def __init__(self, template: Template, environments: dict[str, dict[str, str]], thumbnails: tuple[Any, str] | None = None) -> None:
         self.template = template
+        self.thumbnails = thumbnails  # (S3 client, bucket) served under THUMBNAILS_PATH
         self.router = Router.from_template(template)
         self.binary_media_types = template.binary_media_types()
         self.pools = {name: FunctionPool(function, environments[name]) for name, function in template.functions().items()}
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         url = urlsplit(target)
+        if self.thumbnails and method == "GET" and url.path.startswith(THUMBNAILS_PATH + "/"):
+            return self._thumbnail(url.path[len(THUMBNAILS_PATH) + 1 :])
         match = self.router.match(method, url.path)
         if match is None:
             return 404, [("Content-Type", "application/json")], envelope_error(404, f"{method} {url.path}: no such route")
@@ -44,6 +48,14 @@ class Gateway:
             print(f"[{match.route.function}] invocation failed:\n{result}", flush=True)
             return 500, [("Content-Type", "application/json")], envelope_error(500, "the function failed")
         return _http_response(result)
+
+    def _thumbnail(self, key: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        s3, bucket = self.thumbnails  # type: ignore[misc]
+        try:
+            obj = s3.get_object(Bucket=bucket, Key=key)
+        except s3.exceptions.NoSuchKey:
+            return 404, [("Content-Type", "application/json")], envelope_error(404, f"thumbnail {key}: not found")
+        return 200, [("Content-Type", obj["ContentType"]), ("Cache-Control", obj.get("CacheControl", ""))], obj["Body"].read()
 
     def invoke(self, name: str, event: dict[str, Any]) -> tuple[str, Any]:
         return self.pools[name].invoke(event)

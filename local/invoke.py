@@ -30,7 +30,8 @@ def main(argv: list[str]) -> int:
         print(f"the local AWS emulation is not answering at {endpoint}: start `make run` first", file=sys.stderr)
         return 1
     event = json.loads(Path(event_file).read_text())
-    worker = Worker(template.functions()[name], function_environment(template, name, endpoint))
+    api_url = f"http://127.0.0.1:{os.environ.get('LOCAL_API_PORT', '3000')}"
+    worker = Worker(template.functions()[name], function_environment(template, name, endpoint, api_url))
     try:
         status, result = worker.invoke(event)
     finally:

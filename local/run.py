@@ -8,7 +8,7 @@ import sys
 import threading
 
 from local.cfn import Template
-from local.emulation import CREDENTIALS, create_resources, dev_setting, function_environment, start_moto
+from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
 from local.http_server import Gateway, serve
 from local.schedule import Ticker
 
@@ -23,7 +23,9 @@ def main() -> int:
     template = Template.load(Stage="local")
     moto = start_moto(aws_port)
     names = create_resources(template, endpoint)
-    gateway = Gateway(template, {name: function_environment(template, name, endpoint) for name in template.functions()})
+    api_url = f"http://127.0.0.1:{api_port}"
+    environments = {name: function_environment(template, name, endpoint, api_url) for name in template.functions()}
+    gateway = Gateway(template, environments, thumbnails=(client("s3", endpoint), names["ThumbnailBucket"]))
     server = serve(gateway, api_port)
     ticker = Ticker(template, period, gateway.invoke)
     ticker.start()

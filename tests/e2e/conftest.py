@@ -1,0 +1,90 @@
+"""A local stack (the same code as ``make run``) started once for the e2e session, on free ports so it
+can run beside a developer's ``make run``, and stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.cfn import ROOT
+from local.emulation import client as aws_client
+from local.emulation import dev_setting
+
+OUTPUT = ROOT / "test-output"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    aws_endpoint: str
+    log: Path
+
+    def token(self, user_id: str, ttl: int = 3600) -> str:
+        import jwt
+
+        now = int(time.time())
+        return jwt.encode({"sub": user_id, "iat": now, "exp": now + ttl}, dev_setting("LOCAL_JWT_SECRET"), algorithm="HS256")
+
+    def auth(self, user_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id)}"}
+
+    @property
+    def api_token(self) -> dict[str, str]:
+        return {"Api-Token": dev_setting("LOCAL_API_TOKEN")}
+
+    def aws(self, service: str) -> Any:
+        return aws_client(service, self.aws_endpoint)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add_user(self, user_id: str, **profile: Any) -> None:
+        body = {"username": f"u{user_id[-6:]}", "name": "Ada", "surname": "Lovelace", **profile}
+        reply = requests.put(self.url(f"/internal/v1/users/{user_id}"), json=body, headers=self.api_token, timeout=30)
+        assert reply.status_code == 200, reply.text
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    api_port, aws_port = _free_port(), _free_port()
+    OUTPUT.mkdir(exist_ok=True)
+    log = OUTPUT / "local-stack.log"
+    env = {**os.environ, "LOCAL_API_PORT": str(api_port), "LOCAL_AWS_PORT": str(aws_port), "LOCAL_SCHEDULE_SECONDS": "0"}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    stack = Stack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(stack.url("/openapi.json"), timeout=5).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the local stack did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield stack
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
