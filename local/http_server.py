@@ -74,6 +74,12 @@ def _http_response(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], 
     return int(result["statusCode"]), headers, body
 
 
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True  # a second `make run` right after the first
+    daemon_threads = True
+    request_queue_size = 256  # a burst of concurrent clients must not be reset
+
+
 def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -96,8 +102,6 @@ def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
             print(f"{self.address_string()} {format % args}", flush=True)
 
-    ThreadingHTTPServer.allow_reuse_address = True
-    ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = _Server(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server
