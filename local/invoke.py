@@ -1,5 +1,5 @@
 """``make invoke FUNCTION=<logical id> EVENT=events/<file>.json``: one invocation against the running
-local stack, as ``sam local invoke -e`` would do; prints the handler's answer as JSON."""
+local stack, as ``sam local invoke -e`` would do: the function's logs, then its answer as one JSON line."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def main(argv: list[str]) -> int:
         status, result = worker.invoke(event)
     finally:
         worker.stop()
-    print(json.dumps(result, indent=2, ensure_ascii=False) if status == "ok" else result)
+    # the function's own log lines come first; its answer is the last line
+    print(json.dumps(result, ensure_ascii=False) if status == "ok" else result, flush=True)
     return 0 if status == "ok" else 1
 
 
