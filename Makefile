@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest invoke build validate clean venv sam-venv bench
+.PHONY: run test lint pytest invoke build clean venv sam-venv bench openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -40,8 +40,21 @@ lint: venv sam-venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
-pytest: venv
-	$(PY) -m pytest
+# unit and integration tests under moto, e2e over HTTP against a local stack the tests start, the
+# browser test; two workers (this machine has two cores)
+pytest: venv browser
+	$(PY) -m pytest -n 2
+
+## make openapi: regenerate openapi.json from the functions' routes and models (a test fails when it is stale)
+openapi: venv
+	$(PY) -m tools.openapi
+
+# the browser test drives Debian's chromium; install it when missing (root, as on CI)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the browser test will be skipped"; fi; }
 
 ## make build: sam build without Docker (layer wheels for manylinux2014_aarch64 / cp313)
 build: sam-venv
