@@ -10,8 +10,8 @@ import tempfile
 
 import pytest
 
-from local.cfn import ROOT
 from livestream.routes import ROUTES
+from local.cfn import ROOT
 
 pytestmark = pytest.mark.e2e
 OUTPUT = ROOT / "test-output"
