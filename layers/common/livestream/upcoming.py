@@ -10,10 +10,14 @@ participations and (v2) reminders — one request per 100 keys.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from livestream import store
+from livestream.api import Resolver, UserId, optional_caller
 from livestream.clock import iso, now
+from livestream.envelope import ok
 from livestream.errors import NotFound
 from livestream.streams import role_of, to_api
 
@@ -61,3 +65,25 @@ def _member_streams(user_id: str, low: str, high: str, limit: int) -> list[str]:
         Limit=limit,
     )
     return [store.deserialize(item)["memberSk"].rsplit("#", 1)[1] for item in response.get("Items", [])]
+
+
+MAX_MINUTES = 525_600  # a year
+
+
+def register_route(app: Resolver, version: int) -> None:
+    """``GET /api/v<version>/live-stream/user/{userId}/upcoming-live-streams`` on ``app``: v1 and v2
+    take the same parameters; v2 items also carry ``isReminderActive``."""
+
+    @app.get(
+        f"/api/v{version}/live-stream/user/<userId>/upcoming-live-streams", summary=f"Upcoming streams of a user (v{version})", tags=["Upcoming"]
+    )
+    def upcoming_live_streams(
+        userId: UserId,  # noqa: N803 - the contract's names
+        limit: Annotated[int, Query(ge=1, le=100, description="Max stream count")] = 10,
+        minutesBefore: Annotated[int, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")] = 1440,  # noqa: N803
+        minutesAfter: Annotated[int, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")] = 1440,  # noqa: N803
+    ):
+        streams = upcoming(
+            userId, optional_caller(app), limit=limit, minutes_before=minutesBefore, minutes_after=minutesAfter, with_reminders=version >= 2
+        )
+        return ok(streams)
