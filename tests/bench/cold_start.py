@@ -11,7 +11,6 @@ import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 from local.cfn import ROOT
 from tests.support import resources_of, template
@@ -77,5 +76,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "common"))
+    from local.cfn import LAYER_DIR
+
+    sys.path.insert(0, str(LAYER_DIR))
     main()
