@@ -247,3 +247,12 @@ def test_the_same_key_with_another_body_is_409(api, people):
 def test_a_failed_create_does_not_burn_the_key(api, people):
     assert _create_with_key(api, "key-1", guests=[user_id(999)]).status == 400
     assert _create_with_key(api, "key-1").status == 201
+
+
+def test_a_channel_name_already_taken_is_drawn_again(api, people, monkeypatch):
+    from livestream import streams
+
+    names = iter(["same-aaaaaa", "same-aaaaaa", "same-bbbbbb"])
+    monkeypatch.setattr(streams, "channel_name", lambda title: next(names))
+    first, second = api.create(CREATOR).data, api.create(CREATOR).data
+    assert (first["channelName"], second["channelName"]) == ("same-aaaaaa", "same-bbbbbb")

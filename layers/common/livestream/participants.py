@@ -163,16 +163,10 @@ def _stream_update(stream_id: str, part: Optional[dict[str, Any]], *, watching: 
 
 
 def _raise_peak(stream_id: str) -> None:
-    try:
-        store.client().update_item(
-            TableName=store.table(),
-            Key=store.serialize(store.stream_key(stream_id)),
-            UpdateExpression="SET peakAudience = audienceCount",
-            ConditionExpression="attribute_not_exists(peakAudience) OR peakAudience < audienceCount",
-        )
-    except ClientError as exc:
-        if not store.is_error(exc, "ConditionalCheckFailedException"):
-            raise
+    """Lift the peak to the current count (a no-op when it is already there)."""
+    store.update_if(
+        store.stream_key(stream_id), "SET peakAudience = audienceCount", "attribute_not_exists(peakAudience) OR peakAudience < audienceCount"
+    )
 
 
 def _search_text(profile: Optional[dict[str, Any]]) -> str:

@@ -161,22 +161,15 @@ def dispatch_stream(stream_id: str, run_id: str, time_left_ms: Callable[[], int]
 
 def _claim(stream_id: str, run_id: str) -> Optional[dict[str, Any]]:
     epoch = int(time.time())
-    try:
-        response = store.client().update_item(
-            TableName=store.table(),
-            Key=store.serialize(store.stream_key(stream_id)),
-            UpdateExpression="SET leaseOwner = :run, leaseUntil = :until, dispatchStartedAt = if_not_exists(dispatchStartedAt, :now)",
-            ConditionExpression="#status = :scheduled AND attribute_exists(duePk) AND "
-            "(attribute_not_exists(leaseUntil) OR leaseUntil < :epoch OR leaseOwner = :run)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=store.values(
-                {":run": run_id, ":until": epoch + LEASE_SECONDS, ":now": iso(now()), ":scheduled": "scheduled", ":epoch": epoch}
-            ),
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if not store.is_error(exc, "ConditionalCheckFailedException"):
-            raise
+    response = store.update_if(
+        store.stream_key(stream_id),
+        "SET leaseOwner = :run, leaseUntil = :until, dispatchStartedAt = if_not_exists(dispatchStartedAt, :now)",
+        "#status = :scheduled AND attribute_exists(duePk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :epoch OR leaseOwner = :run)",
+        {":run": run_id, ":until": epoch + LEASE_SECONDS, ":now": iso(now()), ":scheduled": "scheduled", ":epoch": epoch},
+        ExpressionAttributeNames={"#status": "status"},
+        ReturnValues="ALL_NEW",
+    )
+    if response is None:
         stream = store.get(store.stream_key(stream_id))
         if stream is not None and stream["status"] != "scheduled" and "duePk" in stream:
             _drop_due(stream_id)  # started or cancelled: its reminders are not sent
@@ -238,36 +231,24 @@ def send_batch(stream: dict[str, Any], users: list[str]) -> None:
 
 
 def _advance(stream_id: str, run_id: str, last_user: str) -> bool:
-    try:
-        store.client().update_item(
-            TableName=store.table(),
-            Key=store.serialize(store.stream_key(stream_id)),
-            UpdateExpression="SET reminderCursor = :cursor, leaseUntil = :until",
-            ConditionExpression="leaseOwner = :run AND #status = :scheduled",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=store.values(
-                {":cursor": last_user, ":until": int(time.time()) + LEASE_SECONDS, ":run": run_id, ":scheduled": "scheduled"}
-            ),
-        )
-        return True
-    except ClientError as exc:
-        if store.is_error(exc, "ConditionalCheckFailedException"):
-            return False
-        raise
+    """Record the last user sent; ``False`` when the lease was lost or the stream left ``scheduled``."""
+    response = store.update_if(
+        store.stream_key(stream_id),
+        "SET reminderCursor = :cursor, leaseUntil = :until",
+        "leaseOwner = :run AND #status = :scheduled",
+        {":cursor": last_user, ":until": int(time.time()) + LEASE_SECONDS, ":run": run_id, ":scheduled": "scheduled"},
+        ExpressionAttributeNames={"#status": "status"},
+    )
+    return response is not None
 
 
 def _finish(stream_id: str, run_id: str) -> None:
-    try:
-        store.client().update_item(
-            TableName=store.table(),
-            Key=store.serialize(store.stream_key(stream_id)),
-            UpdateExpression="SET remindersSentAt = :now REMOVE duePk, dueSk, leaseOwner, leaseUntil",
-            ConditionExpression="leaseOwner = :run",
-            ExpressionAttributeValues=store.values({":now": iso(now()), ":run": run_id}),
-        )
-    except ClientError as exc:
-        if not store.is_error(exc, "ConditionalCheckFailedException"):
-            raise
+    store.update_if(
+        store.stream_key(stream_id),
+        "SET remindersSentAt = :now REMOVE duePk, dueSk, leaseOwner, leaseUntil",
+        "leaseOwner = :run",
+        {":now": iso(now()), ":run": run_id},
+    )
 
 
 def _drop_due(stream_id: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Optional
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -131,6 +131,18 @@ def get_many(*keys: dict[str, str]) -> list[dict[str, Any] | None]:
     """Several items of the table in one consistent BatchGetItem, in the order asked (``None`` if absent)."""
     found = {(i["pk"], i["sk"]): i for i in batch_get(keys, consistent=True)}
     return [found.get((k["pk"], k["sk"])) for k in keys]
+
+
+def update_if(key: dict[str, str], update: str, condition: str, params: Optional[dict[str, Any]] = None, **extra: Any) -> Optional[dict[str, Any]]:
+    """A conditional UpdateItem; ``None`` when the condition does not hold (an answer, not an error),
+    else the response (with ``Attributes`` when ``ReturnValues`` was asked)."""
+    request: dict[str, Any] = {"TableName": table(), "Key": serialize(key), "UpdateExpression": update, "ConditionExpression": condition, **extra}
+    if params:
+        request["ExpressionAttributeValues"] = values(params)
+    try:
+        return _client.update_item(**request)
+    except _client.exceptions.ConditionalCheckFailedException:
+        return None
 
 
 def transact(items: list[dict[str, Any]]) -> None:
