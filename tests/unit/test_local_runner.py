@@ -83,3 +83,23 @@ def test_conditions_subs_and_schedules(tmp_path):
     assert template.functions()["Tick"].environment(names)["URL"] == f"https://{names['Bucket']}.s3.us-east-1.amazonaws.com"
     assert Template.load(path, Base="https://cdn").functions()["Tick"].environment(names)["URL"] == "https://cdn"
     assert scheduled_functions(template) == ["Tick"]
+
+
+def test_the_schedule_fires_each_scheduled_function_with_a_scheduled_event():
+    import threading
+
+    from local.schedule import Ticker
+
+    fired = []
+    done = threading.Event()
+
+    def fire(name, event):
+        fired.append((name, event["detail-type"], event["source"]))
+        done.set()
+
+    ticker = Ticker(Template.load(), 0.05, fire)
+    ticker.start()
+    assert done.wait(5)
+    ticker.stop()
+    assert fired[0] == ("ReminderDispatchFunction", "Scheduled Event", "aws.events")
+    assert Ticker(Template.load(), 0, fire)._thread.is_alive() is False  # 0 turns it off
