@@ -146,13 +146,40 @@ def function_environment(template: Template, name: str, endpoint: str, api_url: 
     return env
 
 
-def start_moto(port: int) -> Any:
-    """moto's threaded server on loopback."""
-    import logging
+class MotoServer:
+    """moto's server app on loopback, threaded, with DynamoDB requests served one at a time.
 
-    from moto.server import ThreadedMotoServer
+    moto applies a transaction item by item and undoes a cancelled one by restoring whole tables, so
+    two DynamoDB requests served at once can overwrite each other's writes. DynamoDB itself isolates
+    every request (transactions are serializable); serializing them here keeps that promise, so the
+    concurrency tests exercise our conditions, not moto's races.
+    """
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
+    def __init__(self, port: int) -> None:
+        import logging
+        import threading
+
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serialized(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+                with lock:
+                    return list(app(environ, start_response))
+            return app(environ, start_response)
+
+        self._server = make_server("127.0.0.1", port, serialized, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def start_moto(port: int) -> MotoServer:
+    return MotoServer(port)

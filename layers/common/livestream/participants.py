@@ -68,9 +68,10 @@ def _enter(stream: dict[str, Any], caller: str, part: Optional[dict[str, Any]], 
     stream_id = stream["id"]
     if part and (part.get("watching") if watching else part.get("streaming")):
         return int(part["uid"])  # already in: nothing to write, nothing to count twice
-    for attempt in range(UID_ATTEMPTS):
+    candidate = 0  # advances only when another user holds the candidate uid
+    for _ in range(UID_ATTEMPTS):
         has_uid = bool(part and "uid" in part)
-        uid = int(part["uid"]) if part and has_uid else agora.uid_candidate(stream_id, caller, attempt)
+        uid = int(part["uid"]) if part and has_uid else agora.uid_candidate(stream_id, caller, candidate)
         writes = [] if has_uid else [_claim_uid(stream_id, uid, caller)]
         writes += [_part_update(stream_id, caller, uid, part, profile, watching=watching), _stream_update(stream_id, part, watching=watching)]
         try:
@@ -90,7 +91,8 @@ def _enter(stream: dict[str, Any], caller: str, part: Optional[dict[str, Any]], 
                     return int(part["uid"])
                 continue
             if uid_taken:
-                continue  # another user holds this uid: try the next candidate
+                candidate += 1
+                continue
             raise
         if watching:
             _raise_peak(stream_id)

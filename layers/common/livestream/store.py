@@ -24,12 +24,15 @@ The client is created at import: every function talks to the table on every requ
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Optional
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from livestream.settings import get_settings
 
@@ -145,8 +148,23 @@ def update_if(key: dict[str, str], update: str, condition: str, params: Optional
         return None
 
 
+CONFLICT_RETRIES = 5
+
+
 def transact(items: list[dict[str, Any]]) -> None:
-    _client.transact_write_items(TransactItems=items)
+    """TransactWriteItems, retried (with jittered backoff) while it is cancelled only because another
+    transaction was touching the same items (``TransactionConflict``, e.g. joins on one stream item);
+    a failed condition is the caller's to read from :func:`cancellation_codes`."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            _client.transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            conflict_only = "TransactionConflict" in codes and set(codes) <= {"None", "TransactionConflict"}
+            if not conflict_only or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not secrecy
 
 
 def cancellation_codes(exc: Exception) -> list[str]:
