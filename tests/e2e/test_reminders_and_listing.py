@@ -88,3 +88,28 @@ def test_live_events_pages_over_http(stack):
     bad = requests.get(stack.url("/v1/live-events"), params={"limit": 500}, headers=stack.api_token, timeout=30)
     assert bad.status_code == 400 and bad.json()["code"] == 400100
     assert requests.get(stack.url("/v1/live-events"), timeout=30).json()["code"] == 401121
+
+
+def test_overlapping_dispatch_runs_send_each_reminder_once(stack):
+    host = uid()
+    stack.add_user(host)
+    fans = [uid() for _ in range(25)]
+    stream_ids = []
+    for n in range(3):
+        created = requests.post(
+            stack.url("/api/v1/live-stream/create"),
+            json={"title": f"Overlap {n}", "plannedStartDate": at(4 + n)},
+            headers=stack.auth(host),
+            timeout=30,
+        )
+        stream_ids.append(created.json()["data"]["id"])
+        for fan in fans:
+            assert requests.post(stack.url(f"/api/v1/live-stream/{stream_ids[-1]}/reminder"), headers=stack.auth(fan), timeout=30).status_code == 200
+    drain(stack)
+    env = {**os.environ, "LOCAL_AWS_PORT": stack.aws_endpoint.rsplit(":", 1)[1]}
+    command = [sys.executable, "-m", "local.invoke", "ReminderDispatchFunction", "events/reminder_dispatch.json"]
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [json.loads(run.communicate(timeout=180)[0].strip().splitlines()[-1]) for run in runs]
+    pairs = [(m["liveStreamId"], m["userId"]) for m in drain(stack) if m["liveStreamId"] in stream_ids]
+    assert len(pairs) == len(set(pairs)) == 75
+    assert sum(r["sent"] for r in results) >= 75
