@@ -173,10 +173,6 @@ def cancellation_codes(exc: Exception) -> list[str]:
     return [r.get("Code", "None") for r in reasons]
 
 
-def is_error(exc: Exception, code: str) -> bool:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code") == code
-
-
 def _to_dynamo(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value))
