@@ -45,9 +45,11 @@ lint: venv sam-venv
 pytest: venv browser
 	$(PY) -m pytest -n 2
 
-## make openapi: regenerate openapi.json from the functions' routes and models (a test fails when it is stale)
+## make openapi: regenerate openapi.json and docs/api-reference.md from the functions' routes and models
+## (a test fails when either is stale)
 openapi: venv
 	$(PY) -m tools.openapi
+	$(PY) -m tools.apidocs
 
 # the browser test drives Debian's chromium; install it when missing (root, as on CI)
 browser:
