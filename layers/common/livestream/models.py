@@ -118,7 +118,7 @@ _ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}") 
 
 
 class CreateStreamCommand(BaseModel):
-    """The create body, multipart or JSON, with every rule of the "Create" contract.
+    """The create body, multipart or JSON, with every rule of the create section of docs/api.md.
 
     Validated with ``context={"form": True}`` for multipart (every value is text: numbers must be
     plain ASCII decimals, ``guests``/``broadcasters`` a JSON array in a string), else as JSON (types
@@ -276,7 +276,7 @@ class _FieldError(ValueError):
 
 
 class StreamOut(BaseModel):
-    """A stream as every endpoint answers it (fields and JSON types of seeds/create.txt)."""
+    """A stream as every endpoint answers it (every field, with its JSON type, as clients know it)."""
 
     id: str
     title: str
