@@ -225,6 +225,7 @@ DATA_MODELS: dict[str, Any] = {
     "Left": Left,
     "ViewersPage": ViewersPage,
     "UpcomingStreams": list[UpcomingStream],
+    "UpcomingStreamsV1": list[StreamOut],
     "ReminderState": ReminderState,
     "UserProfile": UserProfile,
     "FollowEdge": FollowEdge,
