@@ -11,7 +11,7 @@ from local.cfn import Template
 from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
 from local.http_server import Gateway, serve
 from local.schedule import Ticker
-from local.streams import StreamPoller, bound_moto_shard_iterators, stream_mappings
+from local.streams import StreamPoller, bound_moto_shard_iterators, patch_moto_streams, stream_mappings
 
 
 def main() -> int:
@@ -31,6 +31,7 @@ def main() -> int:
     ticker = Ticker(template, period, gateway.invoke)
     ticker.start()
     bound_moto_shard_iterators()
+    patch_moto_streams()
     streams = StreamPoller(stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint)))
     streams.start()
 

@@ -68,6 +68,9 @@ class AwsResources:
 
     @classmethod
     def create(cls, monkeypatch: Any) -> AwsResources:
+        from local.streams import patch_moto_streams
+
+        patch_moto_streams()
         names: dict[str, str] = {}
         ddb = boto3.client("dynamodb")
         for logical, res in resources_of("AWS::DynamoDB::Table").items():

@@ -11,13 +11,14 @@ import pytest
 from moto import mock_aws
 
 from local.cfn import StreamEvent
-from local.streams import EventSourceMapping
+from local.streams import EventSourceMapping, patch_moto_streams
 
 POISON = "poison"
 
 
 @pytest.fixture
 def aws():
+    patch_moto_streams()
     with mock_aws():
         ddb = boto3.client("dynamodb")
         ddb.create_table(
@@ -214,3 +215,17 @@ def test_a_cancelled_transaction_leaves_no_records_and_later_writes_are_still_re
     put("c")
     esm.drain()
     assert function.batches == [["a"], ["c"]]
+
+
+def test_a_transaction_snapshot_shares_the_stream_records_instead_of_copying_them(aws):
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    put(*"abc")
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables["t"]
+    snapshot = copy.deepcopy(table)
+    assert snapshot.stream_shard.items == table.stream_shard.items
+    assert snapshot.stream_shard.items is not table.stream_shard.items
+    assert all(a is b for a, b in zip(snapshot.stream_shard.items, table.stream_shard.items, strict=True))
+    assert snapshot.stream_shard.table is snapshot
