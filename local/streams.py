@@ -43,6 +43,7 @@ Invoke = Callable[[str, dict[str, Any]], tuple[str, Any]]  # (function, event) �
 Clients = Callable[[str], Any]  # service name → boto3 client
 READ_LIMIT = 1000  # GetRecords' maximum
 POLL_SECONDS = 0.25  # Lambda polls each shard four times a second
+SHARDS_TTL = 60.0
 
 
 def _iso(value: datetime) -> str:
@@ -113,6 +114,8 @@ class EventSourceMapping:
         self._checkpoints: dict[str, Optional[str]] = {}  # shard → last sequence number done with
         self._waiting_since: dict[str, float] = {}  # shard → when a partial batch started waiting for the window
         self._lock = threading.Lock()
+        self._shard_ids: Optional[list[str]] = None
+        self._described_at = 0.0
         if event.starting_position == "LATEST":  # skip what the stream already holds
             for shard in self._shards():
                 while records := self._read(shard):
@@ -124,8 +127,12 @@ class EventSourceMapping:
     # ---------------------------------------------------------------- reading
 
     def _shards(self) -> list[str]:
-        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        return [s["ShardId"] for s in description.get("Shards", [])]
+        """The stream's shards, described at most once a minute (DescribeStream is rate-limited)."""
+        if self._shard_ids is None or time.monotonic() - self._described_at > SHARDS_TTL:
+            description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+            self._shard_ids = [s["ShardId"] for s in description.get("Shards", [])]
+            self._described_at = time.monotonic()
+        return self._shard_ids
 
     def _read(self, shard: str) -> list[dict[str, Any]]:
         """Records after the shard's checkpoint (up to GetRecords' limit), in Lambda's JSON."""
