@@ -169,7 +169,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
+        lock = self.lock = threading.Lock()  # also taken by the stream trimmer (local/streams.py)
 
         def serialized(environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):

@@ -32,7 +32,8 @@ def main() -> int:
     ticker.start()
     bound_moto_shard_iterators()
     patch_moto_streams()
-    streams = StreamPoller(stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint)))
+    mappings = stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint))
+    streams = StreamPoller(mappings, trim_lock=moto.lock)
     streams.start()
 
     print(f"AWS emulation (moto): {endpoint}  region us-east-1, any credentials", flush=True)

@@ -117,12 +117,20 @@ class EventSourceMapping:
         self._shard_ids: Optional[list[str]] = None
         self._described_at = 0.0
         if event.starting_position == "LATEST":  # skip what the stream already holds
-            for shard in self._shards():
-                while records := self._read(shard):
-                    self._checkpoints[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            description = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                # an empty shard: just before its first sequence number
+                self._checkpoints[shard["ShardId"]] = str(int(shard["SequenceNumberRange"]["StartingSequenceNumber"]) - 1)
+                while records := self._read(shard["ShardId"]):
+                    self._checkpoints[shard["ShardId"]] = records[-1]["dynamodb"]["SequenceNumber"]
 
     def __repr__(self) -> str:
         return f"{self.function}.{self.event.name} ← {self.stream_arn}"
+
+    def checkpoints(self) -> list[Optional[str]]:
+        """The last sequence number done with, per shard read so far (``None``: nothing yet)."""
+        with self._lock:
+            return list(self._checkpoints.values())
 
     # ---------------------------------------------------------------- reading
 
@@ -307,11 +315,40 @@ def stream_mappings(template: Template, names: dict[str, str], invoke: Invoke, c
     return mappings
 
 
-class StreamPoller:
-    """Polls every mapping four times a second on a thread of its own (the local run)."""
+def trim_consumed(mappings: Iterable[EventSourceMapping], lock: Any) -> int:
+    """Drop the stream records every mapping of their stream is done with, from moto's shards in this
+    process (DynamoDB trims after 24 hours; a local run would otherwise keep every image of every write:
+    about 45 KB a join). Under ``lock``, the one DynamoDB requests are served under. Records trimmed."""
+    from moto.dynamodb.models import dynamodb_backends
 
-    def __init__(self, mappings: Iterable[EventSourceMapping], period: float = POLL_SECONDS) -> None:
-        self.mappings, self.period = list(mappings), period
+    done: dict[str, list[Optional[str]]] = {}
+    for mapping in mappings:
+        done.setdefault(mapping.stream_arn, []).extend(mapping.checkpoints() or [None])
+    trimmed = 0
+    for stream_arn, checkpoints in done.items():
+        if None in checkpoints:
+            continue
+        upto = min(int(c) for c in checkpoints if c is not None)
+        table_name = stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
+        with lock:
+            table = dynamodb_backends[ACCOUNT][REGION].tables.get(table_name)
+            shard = table.stream_shard if table is not None else None
+            if shard is None:
+                continue
+            count = min(len(shard.items), upto - shard.starting_sequence_number + 1)
+            if count > 0:
+                del shard.items[:count]
+                shard.starting_sequence_number += count  # numbering continues where it was
+                trimmed += count
+    return trimmed
+
+
+class StreamPoller:
+    """Polls every mapping four times a second on a thread of its own (the local run); with the
+    emulation's DynamoDB ``lock``, also trims the records every mapping is done with."""
+
+    def __init__(self, mappings: Iterable[EventSourceMapping], period: float = POLL_SECONDS, trim_lock: Any = None) -> None:
+        self.mappings, self.period, self.trim_lock = list(mappings), period, trim_lock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="streams", daemon=True)
 
@@ -326,6 +363,8 @@ class StreamPoller:
                     mapping.poll()
                 except Exception as exc:  # a poller that died silently would hide every later event
                     print(f"[streams] {mapping!r}: {type(exc).__name__}: {exc}", flush=True)
+            if self.trim_lock is not None:
+                trim_consumed(self.mappings, self.trim_lock)
 
     def stop(self) -> None:
         self._stop.set()

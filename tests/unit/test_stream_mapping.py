@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from local.cfn import StreamEvent
-from local.streams import EventSourceMapping, patch_moto_streams
+from local.streams import EventSourceMapping, patch_moto_streams, trim_consumed
 
 POISON = "poison"
 
@@ -229,3 +229,39 @@ def test_a_transaction_snapshot_shares_the_stream_records_instead_of_copying_the
     assert snapshot.stream_shard.items is not table.stream_shard.items
     assert all(a is b for a, b in zip(snapshot.stream_shard.items, table.stream_shard.items, strict=True))
     assert snapshot.stream_shard.table is snapshot
+
+
+def test_records_every_mapping_is_done_with_are_trimmed_and_numbering_continues(aws):
+    import threading
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends["123456789012"]["us-east-1"].tables["t"].stream_shard
+    first, second = Function(), Function()
+    fast, slow = mapping(first), mapping(second)
+    lock = threading.Lock()
+    put("a", "b")
+    fast.drain()
+    assert trim_consumed([fast, slow], lock) == 0, "a mapping that has read nothing holds everything"
+    slow.drain()
+    assert trim_consumed([fast, slow], lock) == 2 and shard.items == []
+    put("c")
+    fast.drain()
+    assert trim_consumed([fast, slow], lock) == 0, "the slow mapping has not read c"
+    put("d")
+    fast.drain()
+    slow.drain()
+    assert trim_consumed([fast, slow], lock) == 2 and shard.items == []
+    put("e")
+    fast.drain()
+    slow.drain()
+    assert first.batches == [["a", "b"], ["c"], ["d"], ["e"]]
+    assert second.batches == [["a", "b"], ["c", "d"], ["e"]]
+
+
+def test_latest_on_an_empty_stream_starts_with_the_next_record(aws):
+    function = Function()
+    esm = mapping(function, StartingPosition="LATEST")
+    put("x")
+    esm.drain()
+    assert function.batches == [["x"]]
