@@ -110,8 +110,7 @@ def stream_change(record: Any) -> Optional[StreamChange]:
     keys = ddb.keys if ddb else {}
     if not str(keys.get("pk", "")).startswith("STREAM#") or keys.get("sk") != store.META:
         return None
-    old = store._from_dynamo(ddb.old_image) or None
-    new = store._from_dynamo(ddb.new_image) or None
+    old, new = store.deserialize(ddb.get("OldImage")), store.deserialize(ddb.get("NewImage"))
     seconds = ddb.approximate_creation_date_time
     at = datetime.fromtimestamp(seconds, UTC) if seconds is not None else now()
     return StreamChange(str(ddb.sequence_number), old, new, at)
