@@ -14,6 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local.cfn import ACCOUNT, REGION, Template
+from local.eventbridge import create_event_resources, event_names
 
 PREFIX = "live-stream-local"
 DEV_DEFAULTS = {
@@ -60,6 +61,7 @@ def physical_names(template: Template, endpoint: str) -> dict[str, str]:
         names[logical] = logical
     for logical in template.resources("AWS::Logs::LogGroup"):
         names[logical] = logical
+    names.update(event_names(template, PREFIX))
     return names
 
 
@@ -81,6 +83,8 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
         }
         if props.get("GlobalSecondaryIndexes"):
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         _ignore_existing(lambda request=request: ddb.create_table(**request))
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
@@ -109,6 +113,7 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             sm.put_secret_value(SecretId=names[logical], SecretString=values[logical])
+    create_event_resources(template, names, lambda service: client(service, endpoint))
     return names
 
 
@@ -164,7 +169,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
+        lock = self.lock = threading.Lock()  # also taken by the stream trimmer (local/streams.py)
 
         def serialized(environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
