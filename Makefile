@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest invoke build clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e invoke build clean venv sam-venv bench openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -45,9 +45,19 @@ lint: venv sam-venv
 pytest: venv browser
 	$(PY) -m pytest -n 2
 
-## make openapi: regenerate openapi.json from the functions' routes and models (a test fails when it is stale)
+## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
+unit: venv
+	$(PY) -m pytest tests/unit
+integration: venv
+	$(PY) -m pytest -n 2 tests/integration
+e2e: venv browser
+	$(PY) -m pytest -n 2 tests/e2e
+
+## make openapi: regenerate openapi.json and docs/api-reference.md from the functions' routes and models
+## (a test fails when either is stale)
 openapi: venv
 	$(PY) -m tools.openapi
+	$(PY) -m tools.apidocs
 
 # the browser test drives Debian's chromium; install it when missing (root, as on CI)
 browser:
