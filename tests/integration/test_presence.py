@@ -362,3 +362,16 @@ def test_the_scheduled_function_runs_the_sweep(api, live):
     join_audience(api, live)
     result = load_function("PresenceSweepFunction")({"source": "aws.events"}, LambdaContext("PresenceSweepFunction", 512, 120))
     assert result["removed"] == 0 and viewer_ids(api, live) == [VIEWER]
+
+
+def test_a_join_through_the_api_starts_a_new_client_session(api, live, monkeypatch):
+    uid = join_audience(api, live)
+    now = int(time.time()) + 1
+    assert deliver(api, notification(106, live["channelName"], uid, 9_000, ts=now)).data["outcome"] == "applied"
+    later = datetime.now(timezone.utc) + timedelta(seconds=10)
+    monkeypatch.setattr("livestream.clock.now", lambda: later)
+    join_audience(api, live)  # the same user, on another device whose clientSeq counts from lower
+    assert deliver(api, notification(106, live["channelName"], uid, 9_000, ts=now)).data["outcome"] == "stale"  # the old session
+    assert viewer_ids(api, live) == [VIEWER]
+    assert deliver(api, notification(106, live["channelName"], uid, 12, ts=int(later.timestamp()) + 5)).data["outcome"] == "applied"
+    assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)

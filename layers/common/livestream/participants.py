@@ -146,7 +146,9 @@ def _part_update(
         "Update": {
             "TableName": store.table(),
             "Key": store.serialize(store.part_key(stream_id, user_id)),
-            "UpdateExpression": "SET " + ", ".join(sets),
+            # a join through the API starts a new client session: Agora events older than it are stale
+            # by ``apiAt``, and the new session's clientSeq (a new device's, say) starts afresh
+            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE lastClientSeq",
             "ConditionExpression": condition,
             "ExpressionAttributeValues": store.values(values),
         }
