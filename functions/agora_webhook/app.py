@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from livestream import presence
 from livestream.api import create_app
 from livestream.envelope import ok
-from livestream.errors import ApiError
+from livestream.errors import CANONICAL_MESSAGES, ApiError
 from livestream.observability import instrument, logger
 
 app = create_app()
@@ -38,6 +38,11 @@ def handle(event, context):
         presence.verify_signature(event)
     except ApiError as exc:
         return app.fail_proxy(exc.status, exc.errors, exc)
+    except Exception:  # the secret could not be read: Agora retries a non-200
+        logger.exception("the notification secret is unavailable")
+        answer = app.fail_proxy(503, [CANONICAL_MESSAGES[503]])
+        answer["headers"]["Retry-After"] = "5"
+        return answer
     return app.resolve(event, context)
 
 

@@ -375,3 +375,18 @@ def test_a_join_through_the_api_starts_a_new_client_session(api, live, monkeypat
     assert viewer_ids(api, live) == [VIEWER]
     assert deliver(api, notification(106, live["channelName"], uid, 12, ts=int(later.timestamp()) + 5)).data["outcome"] == "applied"
     assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
+
+
+def test_an_unreadable_secret_is_503_and_changes_nothing(api, live, monkeypatch):
+    from aws_lambda_powertools.utilities import parameters
+
+    uid = join_audience(api, live)
+
+    def unavailable(*args, **kwargs):
+        raise parameters.exceptions.GetParameterError("ThrottlingException")
+
+    monkeypatch.setattr(parameters, "get_secret", unavailable)
+    reply = deliver(api, notification(106, live["channelName"], uid, 5))
+    assert reply.status == 503 and reply.errors == ["Service unavailable"] and reply.headers["retry-after"] == "5"
+    monkeypatch.undo()
+    assert viewer_ids(api, live) == [VIEWER]
