@@ -12,8 +12,8 @@ lags the current count, so no maximum is ever lost (``peak`` is read as ``max(pe
 
 Presence: a viewer carries a deadline (token lifetime + PRESENCE_GRACE_SECONDS, indexed in the sparse
 ExpiryIndex) that joining, token renewal and a confirming Agora channel event push forward; the
-presence sweep removes viewers past it (:func:`expire`). Agora's channel events change the same flags
-and counters through :func:`settle`, guarded by the participant's last applied ``clientSeq`` (and the
+presence sweep (:mod:`livestream.presence`) removes viewers past it through :func:`drop_stale`.
+Agora's channel events change the same flags and counters through :func:`settle`, guarded by the participant's last applied ``clientSeq`` (and the
 time of its last join/leave through the API, ``apiAt``) in the same conditional write.
 
 Round trips (DynamoDB):
