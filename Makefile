@@ -41,9 +41,11 @@ lint: venv sam-venv
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # unit and integration tests under moto, e2e over HTTP against a local stack the tests start, the
-# browser test; two workers (this machine has two cores)
+# browser test; two workers (this machine has two cores). The layer's line coverage (measured in-process,
+# by the unit and integration tests) must stay at or above COVERAGE_FLOOR percent.
+COVERAGE_FLOOR ?= 90
 pytest: venv browser
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --cov=layers/common/livestream --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
 unit: venv
