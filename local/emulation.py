@@ -22,6 +22,7 @@ DEV_DEFAULTS = {
     "LOCAL_API_TOKEN": "local-dev-api-token",
     "AGORA_APP_ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "AGORA_APP_CERTIFICATE": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d",
+    "AGORA_NOTIFICATION_SECRET": "local-dev-agora-ncs-secret",
 }
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
 
@@ -36,6 +37,7 @@ def secret_values() -> dict[str, str]:
         "JwtSecret": dev_setting("LOCAL_JWT_SECRET"),
         "ApiTokenSecret": dev_setting("LOCAL_API_TOKEN"),
         "AgoraSecret": json.dumps({"appId": dev_setting("AGORA_APP_ID"), "appCertificate": dev_setting("AGORA_APP_CERTIFICATE")}),
+        "AgoraNotificationSecret": dev_setting("AGORA_NOTIFICATION_SECRET"),
     }
 
 

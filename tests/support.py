@@ -23,6 +23,7 @@ API_TOKEN = "test-api-token"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
+AGORA_NCS_SECRET = "test-agora-ncs-secret"
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}
 
 
@@ -92,7 +93,7 @@ class AwsResources:
             names[logical] = f"test-{logical.lower()}"
             s3.create_bucket(Bucket=names[logical])
         sm = boto3.client("secretsmanager")
-        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA)}
+        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA), "AgoraNotificationSecret": AGORA_NCS_SECRET}
         for logical in resources_of("AWS::SecretsManager::Secret"):
             names[logical] = f"test-{logical}"
             sm.create_secret(Name=names[logical], SecretString=values[logical])
@@ -119,6 +120,9 @@ class AwsResources:
             "API_TOKEN_SECRET_NAME": names["ApiTokenSecret"],
             "AGORA_SECRET_NAME": names["AgoraSecret"],
             "AGORA_TOKEN_TTL_SECONDS": "3600",
+            "AGORA_TOKEN_VERSION": "007",
+            "AGORA_NOTIFICATION_SECRET_NAME": names["AgoraNotificationSecret"],
+            "PRESENCE_GRACE_SECONDS": "300",
             **create_event_resources_for_tests(names, queue_urls),
         }
         for key, value in env.items():
