@@ -44,13 +44,13 @@ lint: venv sam-venv
 # browser test; two workers (this machine has two cores). The layer's line coverage (measured in-process,
 # by the unit and integration tests) must stay at or above COVERAGE_FLOOR percent.
 COVERAGE_FLOOR ?= 90
-pytest: venv browser
+pytest: venv sam-venv browser
 	$(PY) -m pytest -n 2 --cov=layers/common/livestream --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
 unit: venv
 	$(PY) -m pytest tests/unit
-integration: venv
+integration: venv sam-venv
 	$(PY) -m pytest -n 2 tests/integration
 e2e: venv browser
 	$(PY) -m pytest -n 2 tests/e2e
