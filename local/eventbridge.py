@@ -25,6 +25,13 @@ def event_names(template: Template, prefix: str) -> dict[str, str]:
         bus = template.resolve(res["Properties"].get("EventBusName", "default"), names)
         names[logical] = rule if bus == "default" else f"{bus}|{rule}"
         names[f"{logical}.Arn"] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/" + (rule if bus == "default" else f"{bus}/{rule}")
+    for function, res in template.resources("AWS::Serverless::Function").items():
+        # SAM makes a rule per Schedule event, named <Function><Event>; queue policies may name its ARN
+        for event, spec in (res["Properties"].get("Events") or {}).items():
+            if spec.get("Type") in ("Schedule", "ScheduleV2"):
+                rule = f"{prefix}-{function}{event}"
+                names[f"{function}{event}"] = rule
+                names[f"{function}{event}.Arn"] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
     for logical in template.resources("AWS::SQS::QueuePolicy"):
         names[logical] = logical
     return names
