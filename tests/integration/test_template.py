@@ -182,7 +182,10 @@ def test_queue_alarms_oldest_reminder_and_every_dead_letter_queue():
         if "RedrivePolicy" in q["Properties"]
     }
     dead_letter |= {
-        ref(t["DeadLetterConfig"]["Arn"]) for rule in resources("AWS::Events::Rule").values() for t in rule["Properties"]["Targets"] if "DeadLetterConfig" in t
+        ref(t["DeadLetterConfig"]["Arn"])
+        for rule in resources("AWS::Events::Rule").values()
+        for t in rule["Properties"]["Targets"]
+        if "DeadLetterConfig" in t
     }
     dead_letter |= {
         ref(c["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) for c in resources("AWS::Lambda::EventInvokeConfig").values()
@@ -198,7 +201,11 @@ def test_queue_alarms_oldest_reminder_and_every_dead_letter_queue():
 
 
 def test_dispatcher_failures_are_retried_then_kept():
-    (props,) = [c["Properties"] for c in resources("AWS::Lambda::EventInvokeConfig").values() if ref(c["Properties"]["FunctionName"]) == "ReminderDispatchFunction"]
+    (props,) = [
+        c["Properties"]
+        for c in resources("AWS::Lambda::EventInvokeConfig").values()
+        if ref(c["Properties"]["FunctionName"]) == "ReminderDispatchFunction"
+    ]
     assert props["Qualifier"] == "live"
     assert 0 <= props["MaximumRetryAttempts"] <= 2 and 60 <= props["MaximumEventAgeInSeconds"] <= 300
     failures = ref(props["DestinationConfig"]["OnFailure"]["Destination"])
