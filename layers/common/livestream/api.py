@@ -54,6 +54,14 @@ class Resolver(APIGatewayRestResolver):
         self.error_body = error_body
         self._request_validation_middleware = _json_only_validation()
 
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Powertools' resolve, after a JSON body has been made valid UTF-8 text (else 400)."""
+        try:
+            _normalise_json_body(event)
+        except ApiError as exc:
+            return self.fail_proxy(exc.status, exc.errors, exc)
+        return super().resolve(event, context)
+
     def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
         return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, _printable(errors), exc)), headers=headers)
 
@@ -139,7 +147,6 @@ def handler_for(app: Resolver, *, auth: Auth) -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             _normalise_content_type(event)
-            _normalise_json_body(event)
             headers = event.get("headers") or {}
             if auth == "api_token":
                 require_api_token(headers)
