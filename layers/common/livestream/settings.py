@@ -30,6 +30,8 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: PositiveInt = Field(86400, alias="IDEMPOTENCY_TTL_SECONDS")
     reminder_queue_url: Optional[str] = Field(None, alias="REMINDER_QUEUE_URL")
     reminder_lead_minutes: PositiveInt = Field(15, alias="REMINDER_LEAD_MINUTES")
+    event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
+    audience_event_interval_seconds: PositiveInt = Field(10, alias="AUDIENCE_EVENT_INTERVAL_SECONDS")
 
 
 @lru_cache(maxsize=1)
