@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e invoke build deploy smoke lock clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -54,6 +54,12 @@ integration: venv sam-venv
 	$(PY) -m pytest -n 2 tests/integration
 e2e: venv browser
 	$(PY) -m pytest -n 2 tests/e2e
+
+## make fuzz: schemathesis over openapi.json against a local stack of its own, far longer than make test's
+## bounded run: the coverage phase's boundary values, then fuzzing repeated for FUZZ_MAX_TIME (600) seconds
+fuzz: venv
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-600} \
+	  $(PY) -m pytest -p no:xdist --no-cov tests/e2e/test_fuzz.py
 
 ## make openapi: regenerate openapi.json and docs/api-reference.md from the functions' routes and models
 ## (a test fails when either is stale)

@@ -14,7 +14,11 @@ from local.emulation import THUMBNAILS_PATH
 from local.routing import LAMBDA_PAYLOAD_LIMIT, Router, event_size, proxy_event
 from local.workers import FunctionPool
 
-MESSAGES = {404: "Resource not found", 413: "Payload too large", 500: "Internal server error"}
+MESSAGES = {400: "Validation failed", 404: "Resource not found", 405: "Method not allowed", 413: "Payload too large", 500: "Internal server error"}
+API_GATEWAY_BODY_LIMIT = 10 * 1024 * 1024  # API Gateway refuses larger requests itself (REQUEST_TOO_LARGE)
+# What the stdlib server refuses before a request reaches the gateway, as API Gateway's gateway
+# responses answer it: an oversized request line (414) or header (431) is REQUEST_TOO_LARGE, 413.
+_REFUSALS = {414: 413, 431: 413}
 
 
 def envelope_error(status: int, detail: str) -> bytes:
@@ -85,9 +89,20 @@ def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length < 0:
+                    raise ValueError(length)
+            except ValueError:
+                self.close_connection = True
+                return self._answer(400, [("Content-Type", "application/json")], envelope_error(400, "Content-Length: must be a whole number"))
+            if length > API_GATEWAY_BODY_LIMIT:
+                self.close_connection = True  # the body is not read: this connection cannot carry another request
+                return self._answer(413, [("Content-Type", "application/json")], envelope_error(413, "body: larger than 10 MB"))
             body = self.rfile.read(length) if length else b""
-            status, headers, payload = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+            self._answer(*gateway.handle(self.command, self.path, list(self.headers.items()), body))
+
+        def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
             self.send_response(status)
             for name, value in headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -97,7 +112,27 @@ def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+        def __getattr__(self, name: str) -> Any:
+            # every method reaches the gateway, TRACE and made-up ones too: the routes answer 404 or
+            # 405 with Allow in the envelope (the stdlib would answer an HTML 501)
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What the stdlib refuses itself (malformed or oversized request lines and headers), in the envelope."""
+            status = _REFUSALS.get(code, code if code in MESSAGES and code < 500 else 400)
+            self.close_connection = True
+            detail = {413: "request: the request line or a header is too large"}.get(status, f"request: {message or 'malformed'}")
+            payload = envelope_error(status, detail)
+            self.request_version = "HTTP/1.1"  # a malformed line leaves it at HTTP/0.9, which would drop the status line
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
             print(f"{self.address_string()} {format % args}", flush=True)

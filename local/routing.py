@@ -100,7 +100,10 @@ def proxy_event(
     for k, v in pairs:
         query_multi.setdefault(k, []).append(v)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    binary = _is_binary(content_type, binary_media_types)
+    # binary media types arrive base64-encoded; so does a text body that is not valid UTF-8, so that
+    # the function sees the bytes that were sent and can refuse them (400) rather than a text with
+    # U+FFFD substituted for them
+    binary = _is_binary(content_type, binary_media_types) or not _is_utf8(body)
     return {
         "resource": match.route.resource,
         "path": path,
@@ -123,7 +126,7 @@ def proxy_event(
             "apiId": "local",
             "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent", "")},
         },
-        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", errors="replace")) if body else None,
+        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8")) if body else None,
         "isBase64Encoded": bool(binary and body),
     }
 
@@ -135,6 +138,14 @@ def _is_binary(content_type: str, binary_media_types: list[str]) -> bool:
         if pattern == media_type or pattern == "*/*" or (pattern.endswith("/*") and media_type.startswith(pattern[:-1])):
             return True
     return False
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def event_size(event: dict[str, Any]) -> int:

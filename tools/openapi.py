@@ -3,7 +3,8 @@
 Each function's Powertools resolver describes its routes (parameters, request bodies, multipart
 fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
 know: the envelope, each operation's success status and data model, every error status it can
-answer with its canonical message, the security schemes, and the success examples in tools/examples.
+answer with its canonical message, the security schemes, the request bodies that functions read
+themselves (``livestream.contract.REQUEST_BODIES``), and the success examples in tools/examples.
 
     python -m tools.openapi [--check] [openapi.json]
 
@@ -125,10 +126,12 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
             for status in sorted({*op.errors, 405, 429, 500}):
                 responses[str(status)] = error(status, op.shape == "platform")
             operation["responses"] = responses
-            body = operation.get("requestBody", {}).get("content", {})
-            if "multipart/form-data" in body and "application/json" not in body:
-                # create takes the same fields as JSON too (without the thumbnail)
-                body["application/json"] = {"schema": body["multipart/form-data"]["schema"]}
+            bodies = contract.REQUEST_BODIES.get((path, method))
+            if bodies:  # a body the function reads itself (create: multipart or JSON)
+                content: dict[str, Any] = {media: {"schema": ref(model.__name__, model)} for media, model in bodies.items()}
+                if "multipart/form-data" in content:
+                    content["multipart/form-data"]["encoding"] = {"thumbnail": {"contentType": "image/jpeg, image/png, image/webp"}}
+                operation["requestBody"] = {"required": True, "content": content}
             if op.auth in ("user", "optional"):
                 operation["security"] = [{"bearerJwt": []}] + ([{}] if op.auth == "optional" else [])
             elif op.auth == "api_token":

@@ -5,52 +5,29 @@ DynamoDB round trips: 1 BatchGetItem (creator, guests, broadcasters) + 1 Transac
 of the idempotency record (a retry: 1 conditional put, answered from the record).
 """
 
-from typing import Annotated, Optional, Union
+from typing import Annotated, Optional
 
-from aws_lambda_powertools.event_handler.openapi.params import File, Form, Header, UploadFile
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from livestream import streams
-from livestream.api import caller, create_app, handler_for, parse
+from livestream.api import caller, create_app, handler_for, parse, request_fields
 from livestream.envelope import ok
 from livestream.models import CreateStreamCommand
 
 app = create_app()
-
-FormText = Optional[Union[str, int, float]]
+FILES = frozenset({"thumbnail"})
 
 
 @app.post("/api/v1/live-stream/create", summary="Create a live stream", tags=["Live streams"])
-def create_stream(
-    title: Annotated[Optional[str], Form(description="1–120 characters after trimming")] = None,
-    liveStreamType: Annotated[Optional[str], Form(description="solo (default) or multi")] = None,
-    guests: Annotated[Optional[Union[str, list[str]]], Form(description="JSON array of user ids (at most 10)")] = None,
-    broadcasters: Annotated[Optional[Union[str, list[str]]], Form(description="JSON array of user ids (multi only, at most 5)")] = None,
-    price: Annotated[FormText, Form(description="positive, at most 2 decimals, at most 10000; makes the stream paid")] = None,
-    durationGoal: Annotated[FormText, Form(description="whole minutes, 1–1440")] = None,
-    motivation: Annotated[Optional[str], Form(description="at most 1000 characters")] = None,
-    interest: Annotated[Optional[str], Form(description="at most 50 characters")] = None,
-    plannedStartDate: Annotated[Optional[str], Form(description="ISO 8601; absent means live now")] = None,
-    thumbnail: Annotated[Optional[UploadFile], File(description="JPEG, PNG or WebP, at most 4 MiB")] = None,
-    idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None,
-):
-    command = parse(
-        CreateStreamCommand,
-        {
-            "title": title,
-            "liveStreamType": liveStreamType,
-            "guests": guests,
-            "broadcasters": broadcasters,
-            "price": price,
-            "durationGoal": durationGoal,
-            "motivation": motivation,
-            "interest": interest,
-            "plannedStartDate": plannedStartDate,
-        },
-    )
+def create_stream(idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None):
+    # the body (multipart/form-data or JSON) is read strictly by the layer; its documented schemas
+    # are livestream.contract's CreateStreamForm and CreateStreamJson
+    fields, files, is_form = request_fields(app, files=FILES)
+    command = parse(CreateStreamCommand, fields, form=is_form)
     stream = streams.create_stream(
         caller(app),
         command,
-        thumbnail.content if thumbnail is not None else None,
+        files.get("thumbnail"),
         idempotency_key=idempotency_key,
         lambda_context=app.lambda_context,
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from livestream import participants
-from livestream.api import StreamId, caller, create_app, handler_for
+from livestream.api import QueryInt, QueryText, StreamId, caller, create_app, handler_for
 from livestream.envelope import ok
 
 app = create_app()
@@ -19,9 +19,11 @@ app = create_app()
 @app.get("/api/v1/live-stream/<id>/viewers", summary="List a stream's viewers", tags=["Joining"])
 def list_viewers(
     id: StreamId,
-    page: Annotated[int, Query(ge=1, description="Page number")] = 1,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100)")] = 20,
-    search: Annotated[Optional[str], Query(max_length=100, description="Matches name, surname or username")] = None,
+    page: Annotated[QueryInt, Query(ge=1, le=1000, description="Page number (page × limit ≤ 1000)")] = 1,
+    limit: Annotated[QueryInt, Query(ge=1, le=100, description="Items per page (at most 100)")] = 20,
+    search: Annotated[
+        Optional[QueryText], Query(min_length=1, max_length=50, description="A prefix of a viewer's name, surname or username, or of a word of them")
+    ] = None,
 ):
     return ok(participants.viewers(id, caller(app), page, limit, search))
 

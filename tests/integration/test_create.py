@@ -64,7 +64,7 @@ def test_channel_name_is_a_folded_slug_with_a_suffix(api, people):
 
 
 def test_price_makes_the_stream_paid(api, people):
-    stream = api.create(CREATOR, price="9.99").data
+    stream = api.create(CREATOR, price=9.99).data
     assert stream["accessType"] == "paid" and stream["price"] == 9.99
 
 
@@ -97,11 +97,11 @@ def test_multi_stream_with_broadcasters(api, people):
         ({"broadcasters": [CO_HOST]}, "broadcasters: only allowed for multi streams"),
         ({"liveStreamType": "multi", "broadcasters": [user_id(100 + i) for i in range(6)]}, "broadcasters: must have at most 5 users"),
         ({"liveStreamType": "multi", "broadcasters": [GUEST], "guests": [GUEST]}, f"broadcasters: {GUEST} is also a guest"),
-        ({"price": "0"}, "price: must be greater than 0"),
-        ({"price": "-1"}, "price: must be greater than 0"),
-        ({"price": "10000.01"}, "price: must be less than or equal to 10000"),
-        ({"price": "9.999"}, "price: must have at most 2 decimals"),
-        ({"price": "free"}, "price: must be a decimal number"),
+        ({"price": 0}, "price: must be greater than 0"),
+        ({"price": -1}, "price: must be greater than 0"),
+        ({"price": 10000.01}, "price: must be less than or equal to 10000"),
+        ({"price": 9.999}, "price: must have at most 2 decimals"),
+        ({"price": "free"}, "price: must be a number"),
         ({"durationGoal": 0}, "durationGoal: must be greater than or equal to 1"),
         ({"durationGoal": 1441}, "durationGoal: must be less than or equal to 1440"),
         ({"durationGoal": "1.5"}, "durationGoal: must be a whole number"),

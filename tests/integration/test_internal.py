@@ -84,7 +84,7 @@ def test_following_oneself_and_malformed_ids_are_400(api, aws):
 def test_access_grants(api, aws):
     api.add_user(ALICE)
     api.add_user(BOB)
-    stream = api.create(ALICE, price="4.99").data
+    stream = api.create(ALICE, price=4.99).data
     path = f"/internal/v1/live-stream/{stream['id']}/access/{BOB}"
     for _ in range(2):
         reply = api.put(path, api_token=API_TOKEN)

@@ -188,7 +188,7 @@ def test_state_is_checked_before_role(api, people):
 
 
 def test_paid_streams_need_a_granted_access_for_the_audience(api, people):
-    paid = api.create(HOST, price="3.50", guests=[GUEST]).data
+    paid = api.create(HOST, price=3.5, guests=[GUEST]).data
     assert join(api, PAYER, "audience", paid).status == 403
     assert api.put(f"/internal/v1/live-stream/{paid['id']}/access/{PAYER}", api_token=API_TOKEN).status == 200
     assert join(api, PAYER, "audience", paid).status == 200

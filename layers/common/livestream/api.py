@@ -1,7 +1,10 @@
 """The Powertools REST resolver every HTTP function uses, answering every outcome in the envelope.
 
 - request validation errors → 400 with ``"<field>: <message>"`` details
-- unsupported content type → 415
+- unsupported content type → 415 (routes with a body model take JSON only; create reads its own
+  multipart or JSON body with :func:`request_fields`)
+- JSON bodies are parsed strictly before any model sees them (:func:`strict_json`): valid UTF-8,
+  at most 32 levels deep, numbers finite and within ±(2**53 − 1), no NaN/Infinity
 - :class:`~livestream.errors.ApiError` → its own status
 - Powertools ``ServiceError`` → its own status
 - anything else → 500, logged with its trace, nothing leaked to the client
@@ -10,6 +13,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import json
+import math
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, TypeVar
 
@@ -20,12 +27,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from livestream.auth import caller_id, require_api_token
 from livestream.envelope import JSON, body, dumps
-from livestream.errors import CANONICAL_MESSAGES, ApiError, BadRequest
+from livestream.errors import CANONICAL_MESSAGES, ApiError, BadRequest, UnsupportedMediaType
 from livestream.ids import ID_PATTERN
+from livestream.models import check_text
 from livestream.observability import Handler, instrument, logger
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,20 +50,54 @@ class Resolver(APIGatewayRestResolver):
     """Powertools' REST resolver with validation, answering every error with ``error_body``."""
 
     def __init__(self, error_body: ErrorBody) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, json_body_deserializer=strict_json)
         self.error_body = error_body
+        self._request_validation_middleware = _json_only_validation()
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Powertools' resolve, after a JSON body has been made valid UTF-8 text (else 400)."""
+        try:
+            _normalise_json_body(event)
+        except ApiError as exc:
+            return self.fail_proxy(exc.status, exc.errors, exc)
+        return super().resolve(event, context)
 
     def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
-        return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, errors, exc)), headers=headers)
+        return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, _printable(errors), exc)), headers=headers)
 
     def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None) -> dict[str, Any]:
         """The same answer as a Lambda proxy result, for errors raised before routing."""
         return {
             "statusCode": status,
             "headers": {"Content-Type": JSON},
-            "body": dumps(self.error_body(status, errors, exc)),
+            "body": dumps(self.error_body(status, _printable(errors), exc)),
             "isBase64Encoded": False,
         }
+
+
+def _printable(errors: list[str]) -> list[str]:
+    """Details may quote what the client sent: lone surrogates cannot be encoded as UTF-8 (the answer
+    would fail to serialise), so they are escaped; a detail is at most 300 characters."""
+    safe = []
+    for error in errors:
+        text = error.encode("utf-8", "backslashreplace").decode("utf-8")
+        safe.append(text if len(text) <= 300 else text[:299] + "…")
+    return safe
+
+
+def _json_only_validation() -> Any:
+    """Powertools' request validation, but bodies of routes with a body model are JSON only: its own
+    urlencoded and multipart parsers are not used (create parses its body itself, strictly)."""
+    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+
+    class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+        def _get_body(self, app: Any) -> dict[str, Any]:
+            content_type = app.current_event.headers.get("content-type", "").strip()
+            if not content_type or _media_type(content_type) == JSON:
+                return self._parse_json_data(app)
+            raise UnsupportedMediaType(f"content-type: {_media_type(content_type)} is not accepted (send application/json)")
+
+    return JsonOnlyValidation()
 
 
 def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
@@ -132,16 +174,189 @@ def optional_caller(app: Resolver) -> Optional[str]:
     return app.context.get("caller")
 
 
-def parse(model: type[M], data: Any) -> M:
-    """Validate ``data`` against a layer model; its errors become a 400 naming each field."""
+def parse(model: type[M], data: Any, **context: Any) -> M:
+    """Validate ``data`` against a layer model; its errors become a 400 naming each field.
+    ``context`` reaches the model's validators (``form=True``: the values are multipart text)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context or None)
     except ValidationError as exc:
         raise BadRequest(*validation_details(exc.errors())) from None
 
 
 StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lowercase hex characters")]
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="User id: 24 lowercase hex characters")]
+
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,16}")
+
+
+def _ascii_integer(value: Any) -> Any:
+    if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
+        raise ValueError("must be a whole number")  # in ASCII digits
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_ascii_integer)]
+"""An integer query parameter: ASCII digits only (no ``１２``, ``1e3``, ``1_000``, ``+5`` or spaces)."""
+QueryText = Annotated[str, AfterValidator(check_text)]
+"""A text query parameter: valid Unicode, no control characters."""
+
+
+# ---------------------------------------------------------------- strict JSON
+
+MAX_JSON_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def strict_json(text: str) -> Any:
+    """Parse a JSON document strictly: nesting deeper than MAX_JSON_DEPTH, NaN/Infinity, and numbers
+    that overflow or lie outside ±MAX_SAFE_INTEGER (the range JSON numbers keep exactly everywhere)
+    are 400. Parsing cannot get expensive: the C parser stops at the interpreter's recursion limit
+    (RecursionError, a 400 too), number literals are checked before they are converted (a
+    5,000-digit integer is refused by its length), and the depth is then walked without recursion."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_bounded_float)
+    except _NumberOutOfRange as exc:
+        raise BadRequest(f"body: {exc}") from None
+    except RecursionError:
+        raise BadRequest(f"body: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError is a ValueError
+        raise BadRequest("body: must be valid JSON") from None
+    if isinstance(value, dict | list) and text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_depth(value)
+    return value
+
+
+class _NumberOutOfRange(Exception):
+    pass
+
+
+def _check_depth(value: Any) -> None:
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_JSON_DEPTH:
+                    raise BadRequest(f"body: nested deeper than {MAX_JSON_DEPTH} levels")
+                pending.append((child, depth + 1))
+
+
+def _no_constant(name: str) -> Any:
+    raise _NumberOutOfRange(f"{name} is not a JSON number")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > 17 or abs(value := int(digits)) > MAX_SAFE_INTEGER:
+        raise _NumberOutOfRange(f"the number {digits[:20]} is out of range (at most ±{MAX_SAFE_INTEGER})")
+    return value
+
+
+def _bounded_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value) or abs(value) > MAX_SAFE_INTEGER:
+        raise _NumberOutOfRange(f"the number {literal[:20]} is out of range (at most ±{MAX_SAFE_INTEGER})")
+    return value
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("body: not valid base64") from None
+    return body.encode("utf-8", "surrogatepass")
+
+
+def _normalise_json_body(event: dict[str, Any]) -> None:
+    """A JSON body (or one without a content type, which Powertools reads as JSON) reaches the parser
+    as text that is valid UTF-8: a base64-delivered body is decoded strictly here (400 if it is not
+    UTF-8), where Powertools would fail with a 500."""
+    if not event.get("body"):
+        return
+    headers = event.get("headers") or {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
+    if content_type and _media_type(content_type) != JSON:
+        return
+    raw = _raw_body(event)
+    try:
+        event["body"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("body: must be valid UTF-8") from None
+    event["isBase64Encoded"] = False
+
+
+# ---------------------------------------------------------------- create's body: multipart or JSON
+
+MAX_FORM_PARTS = 32
+
+
+def request_fields(app: Resolver, *, files: frozenset[str]) -> tuple[dict[str, Any], dict[str, bytes], bool]:
+    """The fields of a ``multipart/form-data`` or ``application/json`` body: ``(fields, files, is_form)``.
+
+    Multipart is parsed by the ``multipart`` library in strict mode: the declared boundary must open
+    the body and the closing delimiter must end it, else 400. A field may be sent once; text fields
+    must be UTF-8; the parts named in ``files`` are returned as bytes (an empty one is absent). JSON
+    must be an object (parsed by :func:`strict_json`). Any other media type is 415."""
+    event = app.current_event
+    content_type = event.headers.get("content-type") or ""
+    media_type = _media_type(content_type)
+    if media_type == "multipart/form-data":
+        return (*_multipart_fields(_raw_body(event.raw_event), content_type, files), True)
+    if media_type in (JSON, ""):
+        body = event.decoded_body
+        data = strict_json(body) if body else {}
+        if not isinstance(data, dict):
+            raise BadRequest("body: must be a JSON object")
+        return data, {}, False
+    raise UnsupportedMediaType(f"content-type: {media_type} is not accepted (send multipart/form-data or application/json)")
+
+
+def _multipart_fields(body: bytes, content_type: str, files: frozenset[str]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    import io
+
+    import multipart
+
+    boundary = multipart.parse_options_header(content_type)[1].get("boundary")
+    if not boundary:
+        raise BadRequest("content-type: multipart/form-data needs a boundary")
+    fields: dict[str, Any] = {}
+    found: dict[str, bytes] = {}
+    seen: set[str] = set()
+    try:
+        parser = multipart.MultipartParser(
+            io.BytesIO(body),
+            boundary,
+            content_length=len(body),
+            charset="utf-8",
+            strict=True,
+            part_limit=MAX_FORM_PARTS,
+            spool_limit=len(body) + 1,  # the body is in memory already: no temporary files
+            memory_limit=len(body) + 1,
+        )
+        parts = list(parser)
+    except multipart.MultipartError as exc:
+        reason = str(exc.args[0]) if exc.args else "malformed"
+        raise BadRequest(f"body: not a multipart/form-data body with the declared boundary ({reason})") from None
+    for part in parts:
+        name = part.name
+        if name in seen:
+            raise BadRequest(f"{name}: must be sent once")
+        seen.add(name)
+        if name in files:
+            if part.raw:
+                found[name] = part.raw
+            continue
+        try:
+            fields[name] = part.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"{name}: must be valid UTF-8") from None
+    return fields, found
 
 
 def _normalise_content_type(event: dict[str, Any]) -> None:

@@ -1,13 +1,17 @@
 """Caller authentication: bearer JWTs for users, the ``Api-Token`` header for other services.
 
 JWTs are verified with pyjwt for signature, ``exp`` (required), ``nbf``/``iat`` when present and
-``iss``/``aud`` when configured; only the configured algorithm is accepted (``none`` never).
+``iss``/``aud`` when configured; only the configured algorithm is accepted (``none`` never). On top
+of pyjwt, the claims are held to their JSON types: ``exp``/``nbf``/``iat`` are JSON numbers (pyjwt
+would take ``"1767225600"`` or ``true`` through ``int()``), and ``sub`` is exactly 24 lowercase hex
+characters (``fullmatch``: a trailing newline makes another string, not the same user).
 pyjwt is imported on first use: endpoints that never see a token do not pay for it.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -70,9 +74,21 @@ def verify_jwt(token: str) -> dict[str, Any]:
         raise Unauthorized("authorization: token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("authorization: invalid token") from exc
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a payload pyjwt's own checks trip over
+        raise Unauthorized("authorization: invalid token") from exc
+    for claim in TIME_CLAIMS:
+        if claim in claims and not _is_json_number(claims[claim]):
+            raise Unauthorized(f"authorization: the {claim} claim must be a number")
     if not is_id(claims.get("sub")):
         raise Unauthorized("authorization: token subject is not a user id")
     return claims
+
+
+TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_json_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @lru_cache(maxsize=4)

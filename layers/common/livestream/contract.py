@@ -7,11 +7,13 @@ against the generated document, so the two cannot drift apart unnoticed.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, Optional, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from livestream.models import ProfilePhoto, Role, StreamOut, UserProfile, UserSummary
+from livestream.ids import ID_PATTERN
+from livestream.models import MAX_BROADCASTERS, MAX_GUESTS, MAX_PRICE, ProfilePhoto, Role, StreamOut, UserProfile, UserSummary
 
 T = TypeVar("T")
 
@@ -163,12 +165,80 @@ class AgoraNotificationOutcome(BaseModel):
     left: Optional[int] = Field(None, description="102 channel destroy: how many participants it removed")
 
 
+# ---------------------------------------------------------------- request bodies the resolvers do not declare
+
+UserIdText = Field(pattern=ID_PATTERN)
+_TITLE = Field(
+    min_length=1,
+    max_length=120,
+    description="1–120 characters after trimming, at least one visible; no control characters",
+    examples=["Yeni ürün tanıtımı"],
+)
+_INTEREST = Field(None, max_length=50, description="At most 50 characters", examples=["music"])
+_MOTIVATION = Field(None, max_length=1000, description="At most 1000 characters; may hold line breaks and tabs")
+_PLANNED = Field(
+    None, description="ISO 8601, not in the past, at most 90 days ahead; absent: the stream is live now", examples=["2026-01-15T18:00:00.000Z"]
+)
+
+
+class CreateStreamForm(BaseModel):
+    """``POST /api/v1/live-stream/create`` as ``multipart/form-data``: every field is text."""
+
+    title: str = _TITLE
+    liveStreamType: Optional[Literal["solo", "multi"]] = Field(None, description="solo (default) or multi")
+    guests: Optional[str] = Field(
+        None,
+        description=f"A JSON array of distinct existing user ids, at most {MAX_GUESTS}, not the creator",
+        examples=['["64d15f9e2e6c8f4d5a123457"]'],
+    )
+    broadcasters: Optional[str] = Field(
+        None, description=f"A JSON array of user ids (multi streams only), at most {MAX_BROADCASTERS}, none of them a guest", examples=["[]"]
+    )
+    price: Optional[str] = Field(
+        None,
+        pattern=r"^[0-9]{1,5}(\.[0-9]{1,2})?$",
+        description=f"ASCII decimal, positive, at most 2 decimals, at most {MAX_PRICE}; makes the stream paid",
+        examples=["9.99"],
+    )
+    durationGoal: Optional[str] = Field(None, pattern=r"^[0-9]{1,4}$", description="ASCII digits: whole minutes, 1–1440", examples=["60"])
+    motivation: Optional[str] = _MOTIVATION
+    interest: Optional[str] = _INTEREST
+    plannedStartDate: Optional[str] = Field(
+        None, json_schema_extra={"format": "date-time"}, description=_PLANNED.description, examples=_PLANNED.examples
+    )
+    thumbnail: Optional[bytes] = Field(
+        None, json_schema_extra={"format": "binary"}, description="A JPEG, PNG or WebP image, at most 4 MiB and 40 megapixels"
+    )
+
+
+class CreateStreamJson(BaseModel):
+    """``POST /api/v1/live-stream/create`` as ``application/json`` (no thumbnail): exact JSON types."""
+
+    title: str = _TITLE
+    liveStreamType: Literal["solo", "multi"] = "solo"
+    guests: list[Annotated[str, UserIdText]] = Field(default_factory=list, max_length=MAX_GUESTS, json_schema_extra={"uniqueItems": True})
+    broadcasters: list[Annotated[str, UserIdText]] = Field(default_factory=list, max_length=MAX_BROADCASTERS, json_schema_extra={"uniqueItems": True})
+    price: Optional[float] = Field(
+        None, gt=0, le=float(MAX_PRICE), multiple_of=0.01, description="At most 2 decimals; makes the stream paid", examples=[9.99]
+    )
+    durationGoal: Optional[int] = Field(None, ge=1, le=1440, description="Whole minutes", examples=[60])
+    motivation: Optional[str] = _MOTIVATION
+    interest: Optional[str] = _INTEREST
+    plannedStartDate: Optional[datetime] = _PLANNED
+
+
+REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("/api/v1/live-stream/create", "POST"): {"multipart/form-data": CreateStreamForm, "application/json": CreateStreamJson},
+}
+
+
 DATA_MODELS: dict[str, Any] = {
     "Stream": StreamOut,
     "Joined": Joined,
     "Left": Left,
     "ViewersPage": ViewersPage,
     "UpcomingStreams": list[UpcomingStream],
+    "UpcomingStreamsV1": list[StreamOut],
     "ReminderState": ReminderState,
     "UserProfile": UserProfile,
     "FollowEdge": FollowEdge,

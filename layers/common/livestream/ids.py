@@ -16,4 +16,4 @@ def new_id() -> str:
 
 
 def is_id(value: object) -> bool:
-    return isinstance(value, str) and _ID_RE.match(value) is not None
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None  # not match: "$" also matches before a final "\n"

@@ -33,6 +33,8 @@ from livestream.clock import now, parse_iso, to_millis
 from livestream.errors import ApiError
 from livestream.ids import is_id
 
+MAX_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: timestamps beyond year 9999 are 400
+MAX_COUNT = 2**53 - 1
 READ_BUDGET = 2000
 QUERY_PAGE = 200
 MAX_IDS = 10
@@ -112,8 +114,8 @@ def parse_filters(params: dict[str, Any]) -> Filters:
         started_before=params.get("started_at_end_date"),
         participants_gte=params.get("participant_count_range_gte"),
         participants_lte=params.get("participant_count_range_lte"),
-        ids=listed("live_event_id", "live_event_ids", check_id=False),
-        creators=listed("created_by_user_id", "created_by_user_ids", check_id=False),
+        ids=listed("live_event_id", "live_event_ids", check_id=True),
+        creators=listed("created_by_user_id", "created_by_user_ids", check_id=True),
         duration_gte=params.get("duration_range_gte"),
         duration_lt=params.get("duration_range_lte"),
         title_contains=title.casefold() if title else None,

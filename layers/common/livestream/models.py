@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any, Literal, Optional
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from livestream.clock import now
 from livestream.ids import ID_PATTERN, is_id
@@ -20,17 +22,50 @@ MAX_BROADCASTERS = 5
 MAX_PRICE = Decimal("10000")
 CLOCK_SKEW = timedelta(minutes=1)
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
+MAX_COUNT = 2**53 - 1
+
+# ---------------------------------------------------------------- strict text
+# Every text field: valid Unicode (no lone surrogates: JSON's "\ud800" escapes decode to them), no C0
+# control (U+0000–U+001F), DEL or C1 control (U+0080–U+009F); multi-line fields keep \t, \n, \r.
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# letters that render as nothing: Hangul fillers and the blank Braille pattern
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def check_text(value: Any, *, line_breaks: bool = False) -> Any:
+    if not isinstance(value, str):
+        return value
+    if _SURROGATES.search(value):
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
+    if (_CONTROLS_BUT_BREAKS if line_breaks else _CONTROLS).search(value):
+        raise ValueError("must not contain control characters" + (" other than tabs and line breaks" if line_breaks else ""))
+    return value
+
+
+def has_visible_character(value: str) -> bool:
+    """A letter, digit, punctuation mark or symbol that shows: zero-width, format (Cf), space and
+    combining characters alone are empty."""
+    return any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_GLYPHS for c in value)
+
+
+Text = Annotated[str, Strict(), AfterValidator(check_text)]
+"""A JSON string (not a number, boolean or list) of valid Unicode without control characters."""
+MultilineText = Annotated[str, Strict(), AfterValidator(partial(check_text, line_breaks=True))]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
 
 
 class ProfilePhoto(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    id: Optional[str] = Field(None, alias="_id")
-    url: Optional[str] = Field(None, max_length=2048)
-    type: Optional[str] = Field(None, max_length=50)
-    variants: dict[str, str] = Field(default_factory=dict)
-    createdAt: Optional[str] = None
-    updatedAt: Optional[str] = None
+    id: Optional[Text] = Field(None, alias="_id", max_length=64)
+    url: Optional[Text] = Field(None, max_length=2048)
+    type: Optional[Text] = Field(None, max_length=50)
+    variants: dict[Annotated[Text, Field(max_length=50)], Annotated[Text, Field(max_length=2048)]] = Field(default_factory=dict, max_length=20)
+    createdAt: Optional[Text] = Field(None, max_length=64)
+    updatedAt: Optional[Text] = Field(None, max_length=64)
 
 
 class UserSummary(BaseModel):
@@ -49,20 +84,20 @@ class UserSummary(BaseModel):
 class UserProfileIn(BaseModel):
     """Body of ``PUT /internal/v1/users/{userId}`` (the user service's profile sync)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    username: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)
-    surname: str = Field(min_length=1, max_length=100)
+    username: Text = Field(min_length=1, max_length=64)
+    name: Text = Field(min_length=1, max_length=100)
+    surname: Text = Field(min_length=1, max_length=100)
     profilePhoto: Optional[ProfilePhoto] = None
-    availabilityStatus: Optional[str] = Field(None, max_length=50)
-    expertise: Optional[str] = Field(None, max_length=200)
-    followersCount: int = Field(0, ge=0)
-    followingCount: int = Field(0, ge=0)
+    availabilityStatus: Optional[Text] = Field(None, max_length=50)
+    expertise: Optional[Text] = Field(None, max_length=200)
+    followersCount: Count = 0
+    followingCount: Count = 0
 
 
 class UserProfile(UserProfileIn):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", strict=False)
 
     id: str = Field(alias="_id", pattern=ID_PATTERN)
 
@@ -73,8 +108,21 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+def _is_form(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("form"))
+
+
+_ASCII_WHOLE = re.compile(r"[0-9]{1,6}")
+_ASCII_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
+
+
 class CreateStreamCommand(BaseModel):
-    """The create body, multipart or JSON, with every rule of the create section of docs/api.md."""
+    """The create body, multipart or JSON, with every rule of the create section of docs/api.md.
+
+    Validated with ``context={"form": True}`` for multipart (every value is text: numbers must be
+    plain ASCII decimals, ``guests``/``broadcasters`` a JSON array in a string), else as JSON (types
+    are exact: a number is a JSON number, a list a JSON array, a string a JSON string)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -83,7 +131,7 @@ class CreateStreamCommand(BaseModel):
     guests: list[str] = Field(default_factory=list)
     broadcasters: list[str] = Field(default_factory=list)
     price: Optional[Decimal] = Field(None, gt=0, le=MAX_PRICE, decimal_places=2)
-    durationGoal: Optional[int] = Field(None, ge=1, le=1440, strict=False)
+    durationGoal: Optional[int] = Field(None, ge=1, le=1440)
     motivation: Optional[str] = Field(None, max_length=1000)
     interest: Optional[str] = Field(None, max_length=50)
     plannedStartDate: Optional[datetime] = None
@@ -94,58 +142,80 @@ class CreateStreamCommand(BaseModel):
         if value is None:
             raise ValueError("field required")
         if not isinstance(value, str):
-            return value
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
+            raise ValueError("must be a string")
+        value = check_text(value).strip()
+        if not value or not has_visible_character(value):
+            raise ValueError("must not be empty")  # zero-width and format characters alone are empty
         if len(value) > 120:
             raise ValueError("must be at most 120 characters")
         return value
 
-    @field_validator("price", "durationGoal", "motivation", "interest", "plannedStartDate", mode="before")
+    @field_validator("motivation", "interest", "plannedStartDate", "liveStreamType", mode="before")
     @classmethod
-    def _optional(cls, value: Any) -> Any:
-        return _blank_to_none(value)
-
-    @field_validator("liveStreamType", mode="before")
-    @classmethod
-    def _type(cls, value: Any) -> Any:
-        return _blank_to_none(value) or "solo"
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "solo" if info.field_name == "liveStreamType" else None
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time" if info.field_name == "plannedStartDate" else "must be a string")
+        value = check_text(value, line_breaks=info.field_name == "motivation")
+        if info.field_name == "plannedStartDate" and not _ISO_DATE_TIME.match(value):
+            raise ValueError("must be an ISO 8601 date-time")
+        return value
 
     @field_validator("durationGoal", mode="before")
     @classmethod
-    def _whole_minutes(cls, value: Any) -> Any:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("must be a whole number")
-        if isinstance(value, str) and not value.strip().lstrip("+").isdigit():
+    def _whole_minutes(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        if _is_form(info):
+            if not isinstance(value, str) or not _ASCII_WHOLE.fullmatch(value):
+                raise ValueError("must be a whole number written in ASCII digits")
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError("must be a whole number")
         return value
 
     @field_validator("price", mode="before")
     @classmethod
-    def _price(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("must be a decimal number")
-        if isinstance(value, float):
+    def _price(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        if _is_form(info):
+            if not isinstance(value, str) or not _ASCII_DECIMAL.fullmatch(value):
+                raise ValueError("must be a decimal number written in ASCII digits, like 9.99")
+            return Decimal(value)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
             return Decimal(str(value))
-        return value
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
 
     @field_validator("guests", "broadcasters", mode="before")
     @classmethod
-    def _id_list(cls, value: Any) -> Any:
+    def _id_list(cls, value: Any, info: ValidationInfo) -> Any:
         value = _blank_to_none(value)
         if value is None:
             return []
-        if isinstance(value, str):
+        if _is_form(info) and isinstance(value, str):
+            from livestream.api import strict_json
+            from livestream.errors import ApiError
+
             try:
-                value = json.loads(value)
-            except ValueError:
+                value = strict_json(value)
+            except ApiError:
                 raise ValueError("must be a JSON array of user ids") from None
         if not isinstance(value, list):
             raise ValueError("must be a JSON array of user ids")
         bad = [v for v in value if not is_id(v)]
         if bad:
-            raise ValueError(f"{bad[0]!r} is not a user id (24 lowercase hex characters)")
+            shown = bad[0] if isinstance(bad[0], str) and len(bad[0]) <= 40 else type(bad[0]).__name__
+            raise ValueError(f"{shown!r} is not a user id (24 lowercase hex characters)")
         if len(set(value)) != len(value):
             raise ValueError("must not contain the same user twice")
         return value
@@ -171,7 +241,10 @@ class CreateStreamCommand(BaseModel):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00:00-05:00 lies beyond year 9999 in UTC
+            raise ValueError("is out of range") from None
         current = now()
         if value < current - CLOCK_SKEW:
             raise ValueError("must not be in the past")
@@ -240,4 +313,8 @@ class StreamOut(BaseModel):
 class JoinRequest(BaseModel):
     """Body of the three join endpoints."""
 
-    liveStreamId: str = Field(pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters")
+    model_config = ConfigDict(strict=True)
+
+    liveStreamId: str = Field(
+        pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters", examples=["64d15f9e2e6c8f4d5a123456"]
+    )

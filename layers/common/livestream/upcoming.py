@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from livestream import store
-from livestream.api import Resolver, UserId, optional_caller
+from livestream.api import QueryInt, Resolver, UserId, optional_caller
 from livestream.clock import iso, now
 from livestream.envelope import ok
 from livestream.errors import NotFound
@@ -79,9 +79,9 @@ def register_route(app: Resolver, version: int) -> None:
     )
     def upcoming_live_streams(
         userId: UserId,  # noqa: N803 - the contract's names
-        limit: Annotated[int, Query(ge=1, le=100, description="Max stream count")] = 10,
-        minutesBefore: Annotated[int, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")] = 1440,  # noqa: N803
-        minutesAfter: Annotated[int, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")] = 1440,  # noqa: N803
+        limit: Annotated[QueryInt, Query(ge=1, le=100, description="Max stream count")] = 10,
+        minutesBefore: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")] = 1440,  # noqa: N803
+        minutesAfter: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")] = 1440,  # noqa: N803
     ):
         streams = upcoming(
             userId, optional_caller(app), limit=limit, minutes_before=minutesBefore, minutes_after=minutesAfter, with_reminders=version >= 2
