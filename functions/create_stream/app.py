@@ -17,6 +17,7 @@ from livestream.models import CreateStreamCommand
 app = create_app()
 
 FormText = Optional[Union[str, int, float]]
+THUMBNAIL = "a JPEG, PNG or WebP image that decodes, at most 4 MiB and 40 megapixels; stored re-encoded: upright, no metadata, at most 1920 px"
 
 
 @app.post("/api/v1/live-stream/create", summary="Create a live stream", tags=["Live streams"])
@@ -30,7 +31,7 @@ def create_stream(
     motivation: Annotated[Optional[str], Form(description="at most 1000 characters")] = None,
     interest: Annotated[Optional[str], Form(description="at most 50 characters")] = None,
     plannedStartDate: Annotated[Optional[str], Form(description="ISO 8601; absent means live now")] = None,
-    thumbnail: Annotated[Optional[UploadFile], File(description="JPEG, PNG or WebP, at most 4 MiB")] = None,
+    thumbnail: Annotated[Optional[UploadFile], File(description=THUMBNAIL)] = None,
     idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None,
 ):
     command = parse(

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from botocore.config import Config
+
 from livestream.errors import PayloadTooLarge, UnsupportedMediaType
 from livestream.settings import get_settings
 
@@ -124,4 +126,6 @@ def delete_thumbnail(key: str) -> None:
 def _s3() -> Any:
     import boto3
 
-    return boto3.client("s3")
+    from livestream.store import CLIENT_CONFIG
+
+    return boto3.client("s3", config=CLIENT_CONFIG.merge(Config(read_timeout=5)))

@@ -152,9 +152,21 @@ def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes
         item = _write_new_stream(stream_id, caller, command, profiles, created, thumbnail_key)
     except BaseException:
         if thumbnail_key:
-            media.delete_thumbnail(thumbnail_key)
+            _remove_unused_thumbnail(thumbnail_key)
         raise
     return to_api(item, "host")
+
+
+def _remove_unused_thumbnail(key: str) -> None:
+    """The stream was not written: its thumbnail must not stay. If S3 refuses the delete as well (two
+    dependencies failing at once), the object is logged by key for removal and the stream write's own
+    error is what the client learns."""
+    try:
+        media.delete_thumbnail(key)
+    except Exception:
+        from livestream.observability import logger
+
+        logger.exception("thumbnail of a stream that was not written could not be deleted", extra={"thumbnailKey": key})
 
 
 def _write_new_stream(

@@ -55,7 +55,8 @@ def upcoming(
         item = to_api(stream, role_of(stream, caller, part))
         if with_reminders:
             reminder = found.get((f"STREAM#{stream_id}", f"REMINDER#{caller}"))
-            item["isReminderActive"] = None if caller is None else reminder is not None
+            # on while the item exists and is not switched off (a reminder turned off after it was sent is kept)
+            item["isReminderActive"] = None if caller is None else reminder is not None and reminder.get("active") is not False
         results.append(item)
     return results
 
