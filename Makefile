@@ -99,7 +99,7 @@ smoke: venv
 lock:
 	$(MAKE) -C layers/common lock
 
-## make bench: cold import of every function, and the dispatch of 10,000 reminders
+## make bench: cold import of every function, and the dispatch of 1,000 reminders
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch

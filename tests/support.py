@@ -19,9 +19,9 @@ from local.workers import LambdaContext
 
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
 API_TOKEN = "test-api-token"
-# A real 1×1 PNG
+# A real 1×1 PNG (made with Pillow: it decodes, which the thumbnail check requires)
 PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082"
 )
 AGORA_NCS_SECRET = "test-agora-ncs-secret"
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}

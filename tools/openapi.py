@@ -123,8 +123,11 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 if (path, method) in examples:
                     success["example"] = examples[(path, method)]
                 responses = {str(op.success): {"description": "Success", "content": {"application/json": success}}}
-            for status in sorted({*op.errors, 405, 429, 500}):
+            # every operation that reaches a dependency may answer 503 with Retry-After
+            for status in sorted({*op.errors, 405, 429, 500, *(() if op.shape == "raw" else (503,))}):
                 responses[str(status)] = error(status, op.shape == "platform")
+            if "503" in responses:
+                responses["503"]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
             operation["responses"] = responses
             bodies = contract.REQUEST_BODIES.get((path, method))
             if bodies:  # a body the function reads itself (create: multipart or JSON)
@@ -142,6 +145,11 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
     document["paths"] = dict(sorted(document["paths"].items()))
     return document
 
+
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before retrying: a dependency (DynamoDB, S3, Secrets Manager, SQS) throttled or failed",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 PLATFORM_ERROR_EXAMPLES = {
     400: {"error": True, "code": 400100, "message": "limit: must be less than or equal to 100"},

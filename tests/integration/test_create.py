@@ -164,17 +164,9 @@ def test_multipart_with_a_png_thumbnail_is_stored_in_s3(api, aws, people):
     key = f"thumbnails/{stream['id']}.png"
     assert stream["thumbnailUrl"] == f"https://cdn.test/thumbs/{key}"
     obj = boto3.client("s3").get_object(Bucket=aws.names["ThumbnailBucket"], Key=key)
-    assert obj["Body"].read() == PNG and obj["ContentType"] == "image/png"
-
-
-@pytest.mark.parametrize(
-    ("content", "kind"),
-    [(b"\xff\xd8\xff\xe0" + b"0" * 64, "jpg"), (b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"0" * 64, "webp")],
-)
-def test_jpeg_and_webp_are_judged_by_their_bytes(api, people, content, kind):
-    body, content_type = multipart({"title": "t", "thumbnail": ("misleading.txt", content, "text/plain")})
-    reply = api.post("/api/v1/live-stream/create", body=body, headers={"Content-Type": content_type}, user=CREATOR)
-    assert reply.status == 201 and reply.data["thumbnailUrl"].endswith(f".{kind}")
+    assert (
+        obj["Body"].read().startswith(b"\x89PNG\r\n\x1a\n") and obj["ContentType"] == "image/png"
+    )  # re-encoded: tests/integration/test_thumbnails.py
 
 
 def test_a_thumbnail_that_is_not_an_image_is_415(api, people):

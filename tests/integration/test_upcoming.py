@@ -114,5 +114,27 @@ def test_bad_parameters_are_400(api, streams, query, detail):
 
 
 def test_unknown_and_malformed_users(api, streams):
-    assert api.get(V1.format("f" * 24)).status == 404
+    """A well-formed id with no upcoming stream is an empty list (profiles are synced asynchronously:
+    "no profile" cannot tell an unknown user from one not synced yet); a malformed id is 400."""
+    for path in (V1, V2):
+        reply = api.get(path.format("f" * 24), user=FAN)
+        assert reply.status == 200 and reply.data == [] and reply.errors == []
     assert api.get(V1.format("nope")).status == 400
+
+
+def test_a_creator_without_a_synced_profile_lists_their_streams(api, streams):
+    """create accepts a creator whose profile the user service has not synced; their upcoming list
+    shows their streams with the summary the stream itself shows (the id, every other field null)."""
+    unsynced = user_id(77)
+    live = api.create(unsynced, title="no profile yet").data
+    later = api.create(unsynced, title="tomorrow", plannedStartDate=at(600), guests=[GUEST]).data
+    for path in (V1, V2):
+        reply = api.get(path.format(unsynced), user=FAN)
+        assert reply.status == 200, reply.json
+        assert [s["id"] for s in reply.data] == [live["id"], later["id"]]
+        creator = {"_id": unsynced, "username": None, "name": None, "surname": None, "profilePhoto": None, "availabilityStatus": None}
+        assert all(s["creator"] == creator for s in reply.data)
+        assert reply.data[0]["creator"] == api.get(f"/api/v1/live-stream/{live['id']}").data["creator"]
+    # and the synced guest sees the stream they are listed in, with the same creator summary
+    guest_view = {s["id"]: s for s in api.get(V1.format(GUEST)).data}
+    assert guest_view[later["id"]]["creator"]["_id"] == unsynced and guest_view[later["id"]]["creator"]["username"] is None

@@ -1,4 +1,4 @@
-"""Pure helpers of the layer: slugs, time format, ids, the envelope, image sniffing."""
+"""Pure helpers of the layer: slugs, time format, ids, the envelope."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from livestream import clock, envelope, ids, media, slug
+from livestream import clock, envelope, ids, slug
 from livestream.errors import CANONICAL_MESSAGES
 
 
@@ -74,18 +74,3 @@ def test_canonical_messages_are_the_contracts():
         500: "Internal server error",
         503: "Service unavailable",
     }
-
-
-@pytest.mark.parametrize(
-    ("content", "kind"),
-    [
-        (b"\xff\xd8\xff\xdb....", ("image/jpeg", "jpg")),
-        (b"\x89PNG\r\n\x1a\n....", ("image/png", "png")),
-        (b"RIFF\x10\x00\x00\x00WEBPVP8L", ("image/webp", "webp")),
-        (b"RIFF\x10\x00\x00\x00WAVEfmt ", None),
-        (b"GIF89a", None),
-        (b"", None),
-    ],
-)
-def test_sniff_image(content, kind):
-    assert media.sniff_image(content) == kind

@@ -7,6 +7,7 @@
   at most 32 levels deep, numbers finite and within ±(2**53 − 1), no NaN/Infinity
 - :class:`~livestream.errors.ApiError` → its own status
 - Powertools ``ServiceError`` → its own status
+- a dependency that throttled or failed (:func:`~livestream.errors.retry_after`) → 503 with ``Retry-After``
 - anything else → 500, logged with its trace, nothing leaked to the client
 """
 
@@ -31,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from livestream.auth import caller_id, require_api_token
 from livestream.envelope import JSON, body, dumps
-from livestream.errors import CANONICAL_MESSAGES, ApiError, BadRequest, UnsupportedMediaType
+from livestream.errors import CANONICAL_MESSAGES, RETRY_AFTER_UNAVAILABLE, ApiError, BadRequest, ServiceUnavailable, UnsupportedMediaType, retry_after
 from livestream.ids import ID_PATTERN
 from livestream.models import check_text
 from livestream.observability import Handler, instrument, logger
@@ -65,11 +66,11 @@ class Resolver(APIGatewayRestResolver):
     def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
         return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, _printable(errors), exc)), headers=headers)
 
-    def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None) -> dict[str, Any]:
+    def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
         """The same answer as a Lambda proxy result, for errors raised before routing."""
         return {
             "statusCode": status,
-            "headers": {"Content-Type": JSON},
+            "headers": {"Content-Type": JSON, **(headers or {})},
             "body": dumps(self.error_body(status, _printable(errors), exc)),
             "isBase64Encoded": False,
         }
@@ -114,7 +115,7 @@ def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return app.fail(exc.status, exc.errors, exc)
+        return app.fail(exc.status, exc.errors, exc, _retry_headers(exc))
 
     @app.exception_handler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
@@ -122,6 +123,9 @@ def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        unavailable = dependency_failure(exc)
+        if unavailable is not None:
+            return app.fail(503, unavailable.errors, unavailable, _retry_headers(unavailable))
         logger.exception("unhandled error")
         return app.fail(500, [CANONICAL_MESSAGES[500]])
 
@@ -155,14 +159,33 @@ def handler_for(app: Resolver, *, auth: Auth) -> Handler:
                 app.append_context(caller=caller_id(headers, required=auth == "user"))
         except ApiError as exc:
             app.clear_context()
-            return app.fail_proxy(exc.status, exc.errors, exc)
-        except Exception:
+            return app.fail_proxy(exc.status, exc.errors, exc, _retry_headers(exc))
+        except Exception as exc:
             app.clear_context()
+            unavailable = dependency_failure(exc)
+            if unavailable is not None:
+                return app.fail_proxy(503, unavailable.errors, unavailable, _retry_headers(unavailable))
             logger.exception("unhandled error before routing")
             return app.fail_proxy(500, [CANONICAL_MESSAGES[500]])
         return app.resolve(event, context)
 
     return instrument(handler)
+
+
+def dependency_failure(exc: BaseException) -> Optional[ServiceUnavailable]:
+    """A 503 for a dependency that throttled or failed (logged without its message: it may quote a
+    request), ``None`` for anything else."""
+    seconds = retry_after(exc)
+    if seconds is None:
+        return None
+    logger.warning("dependency unavailable", extra={"error": type(exc).__name__, "retry_after": seconds})
+    return ServiceUnavailable(retry_after=seconds)
+
+
+def _retry_headers(exc: ApiError) -> Optional[dict[str, str]]:
+    if exc.status != 503:
+        return None
+    return {"Retry-After": str(getattr(exc, "retry_after", RETRY_AFTER_UNAVAILABLE))}
 
 
 def caller(app: Resolver) -> str:

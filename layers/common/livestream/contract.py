@@ -207,7 +207,12 @@ class CreateStreamForm(BaseModel):
         None, json_schema_extra={"format": "date-time"}, description=_PLANNED.description, examples=_PLANNED.examples
     )
     thumbnail: Optional[bytes] = Field(
-        None, json_schema_extra={"format": "binary"}, description="A JPEG, PNG or WebP image, at most 4 MiB and 40 megapixels"
+        None,
+        json_schema_extra={"format": "binary"},
+        description=(
+            "A JPEG, PNG or WebP image that decodes as one, at most 4 MiB and 40 megapixels; "
+            "stored re-encoded: upright, without metadata, longest side at most 1920 px"
+        ),
     )
 
 

@@ -71,3 +71,88 @@ class UnsupportedMediaType(ApiError):
 
 def field_error(field: str, message: str) -> BadRequest:
     return BadRequest(f"{field}: {message}")
+
+
+# Seconds a client should wait before retrying a 503: throttling clears fast, an outage less so.
+RETRY_AFTER_THROTTLED = 1
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (DynamoDB, S3, Secrets Manager, SQS) throttled or failed: 503 with ``Retry-After``."""
+
+    status = 503
+
+    def __init__(self, *details: str, retry_after: int = RETRY_AFTER_UNAVAILABLE) -> None:
+        super().__init__(*details)
+        self.retry_after = retry_after
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ProvisionedThroughputExceeded",
+        "ThrottlingException",
+        "ThrottlingError",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "TransactionConflict",
+        "TransactionInProgressException",
+    }
+)
+UNAVAILABLE_CODES = frozenset(
+    {
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "InternalServiceError",
+        "InternalServiceErrorException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
+
+
+def retry_after(exc: BaseException) -> int | None:
+    """Seconds for ``Retry-After`` when ``exc`` says a dependency throttled or failed, else ``None``
+    (then it is a fault of ours: a 500).
+
+    Dependency failures: a botocore ``ClientError`` with a throttling or unavailability code or an
+    HTTP 5xx status (a cancelled transaction counts by its items' reasons), a connection-level
+    botocore error (endpoint unreachable, timeouts, connection closed), a Secrets Manager read that
+    failed (Powertools ``GetParameterError``), the idempotency store failing, and our own
+    :class:`ServiceUnavailable`. Other client errors (validation, access denied, missing table) are
+    deployment or code faults: retrying does not help, so they stay 500.
+    """
+    if isinstance(exc, ApiError):
+        return RETRY_AFTER_UNAVAILABLE if exc.status == 503 else None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        response = exc.response or {}
+        code = (response.get("Error") or {}).get("Code", "")
+        reasons = {r.get("Code") for r in response.get("CancellationReasons") or [] if r.get("Code") not in (None, "None")}
+        if code in THROTTLING_CODES or reasons & THROTTLING_CODES:
+            return RETRY_AFTER_THROTTLED
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+        if code in UNAVAILABLE_CODES or reasons & UNAVAILABLE_CODES or status >= 500:
+            return RETRY_AFTER_UNAVAILABLE
+        return None
+    if isinstance(exc, BotoCoreError):
+        # unreachable endpoint, timeouts, closed connections, broken responses; not our own misuse (bad parameters)
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        return RETRY_AFTER_UNAVAILABLE if isinstance(exc, BotoConnectionError | HTTPClientError) else None
+    kind = type(exc).__name__
+    if kind in ("GetParameterError", "IdempotencyPersistenceLayerError") and type(exc).__module__.startswith("aws_lambda_powertools"):
+        return RETRY_AFTER_UNAVAILABLE
+    return None

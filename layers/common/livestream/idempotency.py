@@ -42,7 +42,9 @@ def check_key(key: str) -> str:
 @lru_cache(maxsize=1)
 def _config() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+    from livestream.store import CLIENT_CONFIG
+
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=CLIENT_CONFIG)
     config = IdempotencyConfig(
         event_key_jmespath="[user, key]",
         payload_validation_jmespath="body",

@@ -35,7 +35,8 @@ from botocore.exceptions import ClientError
 
 from livestream import agora, clock, store
 from livestream.clock import iso, now
-from livestream.errors import Conflict, Forbidden, NotFound
+from livestream.errors import Conflict, Forbidden, NotFound, retry_after
+from livestream.observability import logger
 from livestream.settings import get_settings
 from livestream.slug import fold
 from livestream.streams import load_with_part, role_of, to_api
@@ -70,6 +71,7 @@ def join(stream_id: str, caller: str, as_role: JoinAs) -> dict[str, Any]:
     role = "audience" if as_role == "audience" else listed
     assert role is not None
 
+    agora.credentials()  # read (and cached) before anything is written: Secrets Manager failing leaves no half-done join
     uid = _enter(stream, caller, part, profile, watching=role == "audience")
     return {"liveStream": to_api(stream, listed or role), **agora.mint(stream["channelName"], uid, caller, role)}
 
@@ -108,7 +110,7 @@ def _enter(stream: dict[str, Any], caller: str, part: Optional[dict[str, Any]], 
                 continue
             raise
         if watching:
-            _raise_peak(stream_id)
+            _raise_peak_if_possible(stream_id)
         return uid
     raise Conflict("liveStreamId: could not allocate a uid, try again")
 
@@ -216,6 +218,18 @@ def _raise_peak(stream_id: str) -> None:
     store.update_if(
         store.stream_key(stream_id), "SET peakAudience = audienceCount", "attribute_not_exists(peakAudience) OR peakAudience < audienceCount"
     )
+
+
+def _raise_peak_if_possible(stream_id: str) -> None:
+    """After a join: the join itself is recorded, so a peak write that a failing DynamoDB refuses is
+    left for later — the peak is read as ``max(peak, current)`` and a leave raises it before lowering
+    the count, so it is never lost, and the caller gets their tokens."""
+    try:
+        _raise_peak(stream_id)
+    except Exception as exc:
+        if retry_after(exc) is None:
+            raise
+        logger.warning("peak audience not raised; the next leave raises it", extra={"stream": stream_id, "error": type(exc).__name__})
 
 
 def _search_text(profile: Optional[dict[str, Any]]) -> str:

@@ -1,20 +1,43 @@
-"""Stream reminders: turning them on and off, and dispatching them exactly once.
+"""Stream reminders: turning them on and off, and dispatching each exactly once.
 
-A reminder is an item ``REMINDER#<user>`` under its stream. A scheduled stream is in DueIndex
-(by its planned start) from its creation until it starts, is cancelled or is dispatched. Every minute the dispatcher takes the streams whose planned
-start is within the lead time and, for each:
+A reminder is an item ``REMINDER#<user>`` under its stream; it is on while it exists and its
+``active`` flag is not ``false``. **Sent is a state of the reminder itself**: ``sentAt``, set by a
+conditional write (``attribute_not_exists(sentAt)``, and the reminder still on) before the message
+is handed to the queue. Nothing ever removes it, so no path can send a reminder twice: not two
+overlapping dispatcher runs, not a reminder turned off and on again after it went out (turning off
+a sent reminder keeps the item, with ``active = false``), not a run resumed after a crash.
 
-1. claims it with a conditional write (``dispatchStartedAt``, a lease ``leaseOwner``/``leaseUntil``)
-   that only succeeds while the stream is still ``scheduled``: a cancelled or started stream gets
-   nothing, and two overlapping runs never work on the same stream at once;
-2. from the claim on, the set of reminders to send is frozen: a reminder turned on later is sent
-   right away by the request that turns it on (see :func:`turn_on`);
-3. reads the reminders in key order with strongly consistent queries and sends them in batches of
-   10 to the FIFO queue, deduplicated by ``<stream>:<user>``; after each batch it records the last
-   user sent (``reminderCursor``) with a write conditional on still holding the lease and the
-   stream still being scheduled, so a run that dies half-way is resumed from the cursor by the next
-   one (a batch sent but not yet recorded is dropped by the queue's deduplication);
-4. when all are sent, removes the stream from DueIndex.
+Only the dispatcher sends. A scheduled stream is in DueIndex (by its planned start) from its
+creation until it starts, is cancelled, or all its reminders are sent. Every minute the dispatcher
+takes the streams whose planned start is within the lead time and, for each:
+
+1. claims it with a conditional write (a lease ``leaseOwner``/``leaseUntil``, ``dispatchStartedAt``)
+   that only succeeds while the stream is ``scheduled``, still due, and not held by a live lease: a
+   cancelled or started stream gets nothing, and two overlapping runs never work on one stream at once;
+2. if a previous run left a batch ``inFlight`` (recorded as sent, but the run died or SQS refused it
+   before the batch was confirmed), sends that batch again first;
+3. reads the reminders that are on and not sent (strongly consistent queries of the stream's items)
+   and, for each batch of 10, in ONE transaction marks each reminder ``sentAt`` (conditional, as
+   above) and records the batch as the stream's ``inFlight`` (conditional on still holding the lease
+   and the stream still being scheduled); then sends the batch with one SendMessageBatch;
+4. when everything is sent, leaves DueIndex — conditional on the stream's ``reminderRevision`` being
+   the one it claimed with, see below.
+
+**Record, then send.** The decision "this reminder is sent" is recorded before the send and
+atomically with the record of *what is in flight*. A crash between the record and the send therefore
+loses nothing: the next run (after the lease, 60 s) sends the ``inFlight`` batch again. If the crash
+came after SQS accepted the batch, that second send carries the same deduplication ids
+(``<stream>:<user>``) within the FIFO queue's 5-minute window, and the queue drops it. Sending first
+and recording after would be the other choice; it duplicates in the same crash window but would
+also resend an *entire* partially-refused batch, so the record-first order was taken. SQS refusing
+some entries of a batch (``Failed``) narrows ``inFlight`` to exactly those, so the next run sends
+exactly what was not sent. The only case the queue's window does not cover is a crash after a
+successful send followed by more than 5 minutes without any dispatcher run.
+
+**Turning a reminder on after dispatch began** does not send it from the request: the request
+records the reminder, puts the stream back in DueIndex and bumps ``reminderRevision`` in one
+transaction. The next run (within a minute) sends it; a run finishing the stream meanwhile sees the
+revision change, keeps the stream due and looks again. So the requests themselves never call SQS.
 """
 
 from __future__ import annotations
@@ -23,6 +46,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Optional
@@ -31,11 +55,13 @@ from botocore.exceptions import ClientError
 
 from livestream import store
 from livestream.clock import iso, now
-from livestream.errors import Conflict, NotFound
+from livestream.errors import Conflict, NotFound, retry_after
 from livestream.settings import get_settings
 
 SQS_BATCH = 10
+ON = "(attribute_not_exists(active) OR active = :true)"  # reminder items written before `active` existed are on
 LEASE_SECONDS = 60
+PASSES = 3  # reminder sets re-read in one claim when late reminders keep arriving
 OVERDUE = timedelta(days=1)  # a stream whose start passed unnoticed (dispatcher down) is still reminded within a day
 
 
@@ -43,9 +69,8 @@ OVERDUE = timedelta(days=1)  # a stream whose start passed unnoticed (dispatcher
 
 
 def turn_on(stream_id: str, user_id: str) -> dict[str, Any]:
-    """Idempotent. Only for scheduled streams (409 otherwise). 1 TransactWriteItems; if the stream's
-    dispatch has already begun, the reminder is recorded and sent at once (+1 PutItem, +1 SQS call)."""
-    reminder = {**store.reminder_key(stream_id, user_id), "userId": user_id, "createdAt": iso(now())}
+    """Idempotent. Only for scheduled streams (409 otherwise). 1 TransactWriteItems; once the stream's
+    dispatch has begun, +1 GetItem and +1 TransactWriteItems that also makes the stream due again."""
     try:
         store.transact(
             [
@@ -58,29 +83,65 @@ def turn_on(stream_id: str, user_id: str) -> dict[str, Any]:
                         "ExpressionAttributeValues": store.values({":scheduled": "scheduled"}),
                     }
                 },
-                {"Put": {"TableName": store.table(), "Item": store.serialize(reminder)}},
+                _switch_on(stream_id, user_id),
             ]
         )
     except ClientError as exc:
         if "ConditionalCheckFailed" not in store.cancellation_codes(exc):
             raise
-        stream = store.get(store.stream_key(stream_id))
-        if stream is None:
-            raise NotFound(f"id: no stream {stream_id}") from exc
-        if stream["status"] != "scheduled":
-            raise Conflict(f"id: reminders are only for scheduled streams; this one is {stream['status']}") from exc
-        _send_late(stream, reminder)
+        _turn_on_late(stream_id, user_id)
     return {"liveStreamId": stream_id, "userId": user_id, "isReminderActive": True}
 
 
-def _send_late(stream: dict[str, Any], reminder: dict[str, Any]) -> None:
-    """The stream's reminders are already going out: record this one and send it now."""
-    store.client().put_item(TableName=store.table(), Item=store.serialize(reminder))
-    send_batch(stream, [reminder["userId"]])
+def _switch_on(stream_id: str, user_id: str) -> dict[str, Any]:
+    """The reminder item, on; ``sentAt`` (if it was sent already) is kept."""
+    return {
+        "Update": {
+            "TableName": store.table(),
+            "Key": store.serialize(store.reminder_key(stream_id, user_id)),
+            "UpdateExpression": "SET userId = :user, active = :true, createdAt = if_not_exists(createdAt, :now)",
+            "ExpressionAttributeValues": store.values({":user": user_id, ":true": True, ":now": iso(now())}),
+        }
+    }
+
+
+def _turn_on_late(stream_id: str, user_id: str) -> None:
+    """The stream's dispatch has begun (or it is not scheduled): record the reminder and hand it to the
+    dispatcher by making the stream due again, with a new ``reminderRevision``."""
+    for _ in range(2):
+        stream = store.get(store.stream_key(stream_id))
+        if stream is None:
+            raise NotFound(f"id: no stream {stream_id}")
+        if stream["status"] != "scheduled":
+            break
+        due = {f":{k}": v for k, v in store.due_marker(stream["plannedStartDate"], stream_id).items()}
+        try:
+            store.transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": store.table(),
+                            "Key": store.serialize(store.stream_key(stream_id)),
+                            "UpdateExpression": "SET duePk = :duePk, dueSk = :dueSk ADD reminderRevision :one",
+                            "ConditionExpression": "#status = :scheduled",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": store.values({**due, ":one": 1, ":scheduled": "scheduled"}),
+                        }
+                    },
+                    _switch_on(stream_id, user_id),
+                ]
+            )
+            return
+        except ClientError as exc:
+            if store.cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+                raise
+            # the stream left `scheduled` meanwhile: read it again to say so
+    raise Conflict(f"id: reminders are only for scheduled streams; this one is {stream['status']}")
 
 
 def turn_off(stream_id: str, user_id: str) -> dict[str, Any]:
-    """Idempotent; 404 for an unknown stream. 1 TransactWriteItems."""
+    """Idempotent; 404 for an unknown stream. 1 TransactWriteItems (deletes an unsent reminder);
+    a reminder already sent is kept, switched off (+1 UpdateItem), so that it is never sent again."""
     try:
         store.transact(
             [
@@ -91,33 +152,69 @@ def turn_off(stream_id: str, user_id: str) -> dict[str, Any]:
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 },
-                {"Delete": {"TableName": store.table(), "Key": store.serialize(store.reminder_key(stream_id, user_id))}},
+                {
+                    "Delete": {
+                        "TableName": store.table(),
+                        "Key": store.serialize(store.reminder_key(stream_id, user_id)),
+                        "ConditionExpression": "attribute_not_exists(sentAt)",
+                    }
+                },
             ]
         )
     except ClientError as exc:
-        if store.cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+        codes = store.cancellation_codes(exc)
+        if codes[:1] == ["ConditionalCheckFailed"]:
             raise NotFound(f"id: no stream {stream_id}") from exc
-        raise
+        if codes[1:2] != ["ConditionalCheckFailed"]:
+            raise
+        store.update_if(store.reminder_key(stream_id, user_id), "SET active = :false", "attribute_exists(sentAt)", {":false": False})
     return {"liveStreamId": stream_id, "userId": user_id, "isReminderActive": False}
 
 
 # ---------------------------------------------------------------- dispatch
 
 
+class SendFailed(Exception):
+    """SQS refused some or all of a batch; the refused users stay ``inFlight`` for the next run."""
+
+
 def dispatch(*, time_left_ms: Callable[[], int] = lambda: 10**9, run_id: Optional[str] = None) -> dict[str, int]:
-    """Send every due reminder; answer ``{"streams": n, "sent": m}`` for this run."""
+    """Send every due reminder; answer ``{"streams": n, "sent": m, "failed": f}`` for this run, where
+    ``failed`` counts the streams left for the next run because a dependency throttled or failed."""
     run_id = run_id or uuid.uuid4().hex
     current = now()
     horizon = current + timedelta(minutes=get_settings().reminder_lead_minutes)
-    streams = sent = 0
+    streams = sent = failed = 0
     for stream_id in due_streams(current, horizon):
         if time_left_ms() < 5_000:
             break  # the next run resumes what this one leaves
-        count = dispatch_stream(stream_id, run_id, time_left_ms)
-        if count is not None:
+        progress = Progress()
+        try:
+            done = dispatch_stream(stream_id, run_id, time_left_ms, progress)
+        except Exception as exc:
+            if not isinstance(exc, SendFailed) and retry_after(exc) is None:
+                raise  # not a dependency failing: a fault of ours, let the run fail loudly
+            from livestream.observability import logger
+
+            logger.warning("reminder dispatch of a stream stopped; the next run resumes it", extra={"stream": stream_id, "error": type(exc).__name__})
+            failed += 1
+            sent += progress.sent
+            # what went out is no longer in flight (unless SQS refused it): the next run sends exactly the rest
+            _release(stream_id, run_id, settled=progress.settled and not isinstance(exc, SendFailed))
+            continue
+        if done:
             streams += 1
-            sent += count
-    return {"streams": streams, "sent": sent}
+        sent += progress.sent
+    return {"streams": streams, "sent": sent, "failed": failed}
+
+
+@dataclass
+class Progress:
+    """What a stream's dispatch did so far: reminders handed to SQS, and whether the batch recorded
+    as in flight has gone out (``settled``)."""
+
+    sent: int = 0
+    settled: bool = True
 
 
 def due_streams(current: datetime, horizon: datetime) -> Iterator[str]:
@@ -140,23 +237,47 @@ def due_streams(current: datetime, horizon: datetime) -> Iterator[str]:
         day += timedelta(days=1)
 
 
-def dispatch_stream(stream_id: str, run_id: str, time_left_ms: Callable[[], int]) -> Optional[int]:
-    """Send one stream's reminders from its cursor on; ``None`` when another run holds it or it is no
-    longer scheduled (then it leaves DueIndex)."""
-    stream = _claim(stream_id, run_id)
-    if stream is None:
-        return None
-    sent = 0
-    cursor = stream.get("reminderCursor")
-    for users in _reminder_batches(stream_id, cursor):
-        if time_left_ms() < 2_000:
-            return sent
-        send_batch(stream, users)
-        if not _advance(stream_id, run_id, users[-1]):
-            return sent  # cancelled or started meanwhile, or the lease was lost
-        sent += len(users)
-    _finish(stream_id, run_id)
-    return sent
+def dispatch_stream(stream_id: str, run_id: str, time_left_ms: Callable[[], int], progress: Optional[Progress] = None) -> bool:
+    """Send one stream's unsent reminders (counted in ``progress``); ``False`` when another run holds
+    it or it is no longer scheduled (then it leaves DueIndex), or this run stopped before the end."""
+    progress = progress if progress is not None else Progress()
+    for _ in range(PASSES):
+        stream = _claim(stream_id, run_id)
+        if stream is None:
+            return False
+        if stream.get("inFlight"):
+            progress.settled = False
+            _send(stream, run_id, stream["inFlight"], progress)
+            if not _settle(stream_id, run_id):
+                return False
+        for users in _unsent_batches(stream_id):
+            if time_left_ms() < 2_000:
+                _release(stream_id, run_id, settled=True)
+                return False
+            marked = _mark_sent(stream_id, run_id, users)
+            if marked is None:
+                return False  # cancelled or started meanwhile, or the lease was lost
+            if marked:
+                progress.settled = False
+                _send(stream, run_id, marked, progress)
+        if _finish(stream_id, run_id, stream.get("reminderRevision")):
+            return True
+        # a reminder was turned on after this pass read the set: read it again (what this pass sent
+        # went out: it is no longer in flight)
+        if not _settle(stream_id, run_id):
+            return False
+    _release(stream_id, run_id, settled=True)
+    return False
+
+
+def _send(stream: dict[str, Any], run_id: str, users: list[str], progress: Progress) -> None:
+    """Send a batch recorded as in flight; the users SQS refuses become the stream's ``inFlight``."""
+    failed = send_batch(stream, users)
+    progress.sent += len(users) - len(failed)
+    if failed:
+        store.update_if(store.stream_key(stream["id"]), "SET inFlight = :failed", "leaseOwner = :run", {":failed": failed, ":run": run_id})
+        raise SendFailed(f"SQS refused {len(failed)} of {len(users)} reminder(s); the next run sends them")
+    progress.settled = True
 
 
 def _claim(stream_id: str, run_id: str) -> Optional[dict[str, Any]]:
@@ -177,16 +298,16 @@ def _claim(stream_id: str, run_id: str) -> Optional[dict[str, Any]]:
     return store.deserialize(response["Attributes"])
 
 
-def _reminder_batches(stream_id: str, cursor: Optional[str]) -> Iterator[list[str]]:
+def _unsent_batches(stream_id: str) -> Iterator[list[str]]:
+    """Users whose reminder is on and not sent, in key order, 10 at a time (consistent reads)."""
     query: dict[str, Any] = {
         "TableName": store.table(),
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": store.values({":pk": f"STREAM#{stream_id}", ":prefix": "REMINDER#"}),
+        "FilterExpression": f"attribute_not_exists(sentAt) AND {ON}",
+        "ExpressionAttributeValues": store.values({":pk": f"STREAM#{stream_id}", ":prefix": "REMINDER#", ":true": True}),
         "ProjectionExpression": "userId",
         "ConsistentRead": True,
     }
-    if cursor:
-        query["ExclusiveStartKey"] = store.serialize(store.reminder_key(stream_id, cursor))
     batch: list[str] = []
     while True:
         response = store.client().query(**query)
@@ -202,6 +323,57 @@ def _reminder_batches(stream_id: str, cursor: Optional[str]) -> Iterator[list[st
         yield batch
 
 
+def _mark_sent(stream_id: str, run_id: str, users: list[str]) -> Optional[list[str]]:
+    """Record ``users`` as sent and as the stream's ``inFlight`` batch, in one transaction. Answers the
+    users recorded (a reminder turned off or sent meanwhile drops out), or ``None`` when this run lost
+    the lease or the stream left ``scheduled``."""
+    sent_at = iso(now())
+    while users:
+        stream_update = {
+            "Update": {
+                "TableName": store.table(),
+                "Key": store.serialize(store.stream_key(stream_id)),
+                "UpdateExpression": "SET inFlight = :users, leaseUntil = :until",
+                "ConditionExpression": "leaseOwner = :run AND #status = :scheduled",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": store.values(
+                    {":users": users, ":until": int(time.time()) + LEASE_SECONDS, ":run": run_id, ":scheduled": "scheduled"}
+                ),
+            }
+        }
+        marks = [
+            {
+                "Update": {
+                    "TableName": store.table(),
+                    "Key": store.serialize(store.reminder_key(stream_id, user)),
+                    "UpdateExpression": "SET sentAt = :sentAt",
+                    "ConditionExpression": f"attribute_exists(pk) AND attribute_not_exists(sentAt) AND {ON}",
+                    "ExpressionAttributeValues": store.values({":sentAt": sent_at, ":true": True}),
+                }
+            }
+            for user in users
+        ]
+        try:
+            store.transact([stream_update, *marks])
+            return users
+        except ClientError as exc:
+            codes = store.cancellation_codes(exc)
+            if not codes:
+                raise
+            if codes[0] == "ConditionalCheckFailed":
+                return None
+            refused = {user for user, code in zip(users, codes[1:], strict=False) if code == "ConditionalCheckFailed"}
+            if not refused:
+                raise
+            users = [u for u in users if u not in refused]
+    return []
+
+
+def _settle(stream_id: str, run_id: str) -> bool:
+    """The ``inFlight`` batch went out: forget it (``False`` when the lease was lost meanwhile)."""
+    return store.update_if(store.stream_key(stream_id), "REMOVE inFlight", "leaseOwner = :run", {":run": run_id}) is not None
+
+
 def message(stream: dict[str, Any], user_id: str) -> dict[str, Any]:
     return {
         "type": "live_stream.reminder",
@@ -214,8 +386,9 @@ def message(stream: dict[str, Any], user_id: str) -> dict[str, Any]:
     }
 
 
-def send_batch(stream: dict[str, Any], users: list[str]) -> None:
-    """One SendMessageBatch of up to 10 reminders; deduplicated per (stream, user) by the FIFO queue."""
+def send_batch(stream: dict[str, Any], users: list[str]) -> list[str]:
+    """One SendMessageBatch of up to 10 reminders, deduplicated per (stream, user) by the FIFO queue;
+    answers the users whose entries SQS refused (``Failed``). A call that fails as a whole raises."""
     entries = [
         {
             "Id": str(i),
@@ -226,29 +399,33 @@ def send_batch(stream: dict[str, Any], users: list[str]) -> None:
         for i, user in enumerate(users)
     ]
     response = _sqs().send_message_batch(QueueUrl=get_settings().reminder_queue_url, Entries=entries)
-    if response.get("Failed"):
-        raise RuntimeError(f"SQS refused {len(response['Failed'])} reminder(s) of stream {stream['id']}; the next run retries")
+    return [users[int(entry["Id"])] for entry in response.get("Failed") or []]
 
 
-def _advance(stream_id: str, run_id: str, last_user: str) -> bool:
-    """Record the last user sent; ``False`` when the lease was lost or the stream left ``scheduled``."""
+def _finish(stream_id: str, run_id: str, revision: Optional[int]) -> bool:
+    """Leave DueIndex, unless a reminder was turned on (a new ``reminderRevision``) since the claim."""
+    unchanged = "attribute_not_exists(reminderRevision)" if revision is None else "reminderRevision = :revision"
+    params: dict[str, Any] = {":now": iso(now()), ":run": run_id}
+    if revision is not None:
+        params[":revision"] = revision
     response = store.update_if(
         store.stream_key(stream_id),
-        "SET reminderCursor = :cursor, leaseUntil = :until",
-        "leaseOwner = :run AND #status = :scheduled",
-        {":cursor": last_user, ":until": int(time.time()) + LEASE_SECONDS, ":run": run_id, ":scheduled": "scheduled"},
-        ExpressionAttributeNames={"#status": "status"},
+        "SET remindersSentAt = :now REMOVE duePk, dueSk, leaseOwner, leaseUntil, inFlight",
+        f"leaseOwner = :run AND {unchanged}",
+        params,
     )
     return response is not None
 
 
-def _finish(stream_id: str, run_id: str) -> None:
-    store.update_if(
-        store.stream_key(stream_id),
-        "SET remindersSentAt = :now REMOVE duePk, dueSk, leaseOwner, leaseUntil",
-        "leaseOwner = :run",
-        {":now": iso(now()), ":run": run_id},
-    )
+def _release(stream_id: str, run_id: str, *, settled: bool = False) -> None:
+    """Give the lease up so that the next run resumes at once (best effort: otherwise it expires);
+    ``settled`` when the last batch in flight went out (else the next run sends it again)."""
+    update = "REMOVE leaseOwner, leaseUntil" + (", inFlight" if settled else "")
+    try:
+        store.update_if(store.stream_key(stream_id), update, "leaseOwner = :run", {":run": run_id})
+    except Exception as exc:
+        if retry_after(exc) is None:
+            raise
 
 
 def _drop_due(stream_id: str) -> None:
@@ -259,4 +436,4 @@ def _drop_due(stream_id: str) -> None:
 def _sqs() -> Any:
     import boto3
 
-    return boto3.client("sqs")
+    return boto3.client("sqs", config=store.CLIENT_CONFIG)

@@ -37,11 +37,17 @@ from typing import Any, Optional
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from livestream.settings import get_settings
 
-_client = boto3.client("dynamodb")
+# A dependency that throttles or fails must surface within the function's timeout (10 s) so that the
+# function itself answers 503 with Retry-After: botocore's standard retry mode (which also stops
+# retrying when most recent calls failed), 3 attempts, short timeouts. The S3 and SQS clients use it too.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=3)
+
+_client = boto3.client("dynamodb", config=CLIENT_CONFIG)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 

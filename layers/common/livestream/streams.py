@@ -135,7 +135,7 @@ def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes
     for field, ids in (("guests", command.guests), ("broadcasters", command.broadcasters)):
         if caller in ids:
             raise field_error(field, "must not include the creator")
-    kind = media.check_thumbnail(thumbnail) if thumbnail is not None else None
+    prepared = media.prepare_thumbnail(thumbnail) if thumbnail is not None else None
 
     profiles = users.summaries([caller, *command.guests, *command.broadcasters])
     for field, ids in (("guests", command.guests), ("broadcasters", command.broadcasters)):
@@ -145,16 +145,28 @@ def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes
 
     stream_id = new_id()
     created = now()
-    thumbnail_key = media.thumbnail_key(stream_id, kind[1]) if kind else None
-    if thumbnail is not None and kind is not None and thumbnail_key is not None:
-        media.put_thumbnail(thumbnail_key, thumbnail, kind[0])
+    thumbnail_key = media.thumbnail_key(stream_id, prepared.extension) if prepared else None
+    if prepared is not None and thumbnail_key is not None:
+        media.put_thumbnail(thumbnail_key, prepared)
     try:
         item = _write_new_stream(stream_id, caller, command, profiles, created, thumbnail_key)
     except BaseException:
         if thumbnail_key:
-            media.delete_thumbnail(thumbnail_key)
+            _remove_unused_thumbnail(thumbnail_key)
         raise
     return to_api(item, "host")
+
+
+def _remove_unused_thumbnail(key: str) -> None:
+    """The stream was not written: its thumbnail must not stay. If S3 refuses the delete as well (two
+    dependencies failing at once), the object is logged by key for removal and the stream write's own
+    error is what the client learns."""
+    try:
+        media.delete_thumbnail(key)
+    except Exception:
+        from livestream.observability import logger
+
+        logger.exception("thumbnail of a stream that was not written could not be deleted", extra={"thumbnailKey": key})
 
 
 def _write_new_stream(

@@ -3,8 +3,14 @@
 Served from MemberIndex (one entry per creator / broadcaster / guest of a live or scheduled stream):
 live entries sort under ``A#<startedAt>``, scheduled ones under ``S#<plannedStartDate>``, so the
 time window is a key range. Round trips: 1-2 Query (live, then scheduled if the page is not full)
-+ BatchGetItem of the streams with the target's profile, and for a signed-in caller their
-participations and (v2) reminders — one request per 100 keys.
++ BatchGetItem of the streams, and for a signed-in caller their participations and (v2) reminders —
+one request per 100 keys (none when the user has no upcoming stream).
+
+The target user's profile is not needed: each stream carries the summaries copied at creation, and
+a creator whose profile was never synced is listed with the same summary the stream shows (the id,
+every other field ``null``). A well-formed user id with no upcoming stream — unknown to this service
+or not — answers an empty list: profiles arrive here asynchronously from the user service, so "no
+profile" cannot tell a user who does not exist from one not synced yet, and a client expects a list.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from livestream import store
 from livestream.api import QueryInt, Resolver, UserId, optional_caller
 from livestream.clock import iso, now
 from livestream.envelope import ok
-from livestream.errors import NotFound
 from livestream.streams import role_of, to_api
 
 
@@ -32,14 +37,14 @@ def upcoming(
         high = f"S#{iso(current + timedelta(minutes=minutes_after))}$"  # '$' sorts after '#<id>'
         stream_ids += _member_streams(user_id, low, high, limit - len(stream_ids))
 
-    keys = [store.profile_key(user_id), *(store.stream_key(s) for s in stream_ids)]
+    if not stream_ids:
+        return []
+    keys = [store.stream_key(s) for s in stream_ids]
     if caller is not None:
         keys += [store.part_key(s, caller) for s in stream_ids]
         if with_reminders:
             keys += [store.reminder_key(s, caller) for s in stream_ids]
     found = {(i["pk"], i["sk"]): i for i in store.batch_get(keys)}
-    if (f"USER#{user_id}", store.PROFILE) not in found:
-        raise NotFound(f"userId: no user {user_id}")
 
     results = []
     for stream_id in stream_ids:
@@ -50,7 +55,8 @@ def upcoming(
         item = to_api(stream, role_of(stream, caller, part))
         if with_reminders:
             reminder = found.get((f"STREAM#{stream_id}", f"REMINDER#{caller}"))
-            item["isReminderActive"] = None if caller is None else reminder is not None
+            # on while the item exists and is not switched off (a reminder turned off after it was sent is kept)
+            item["isReminderActive"] = None if caller is None else reminder is not None and reminder.get("active") is not False
         results.append(item)
     return results
 
