@@ -8,7 +8,7 @@ import pytest
 
 from livestream import reminders, store
 from livestream.clock import iso
-from tests.support import LambdaContext, load_function, user_id
+from tests.support import as_function, invoke, user_id
 
 HOST = user_id(1)
 FANS = [user_id(1000 + n) for n in range(25)]
@@ -28,7 +28,13 @@ def remind(api, stream, user):
 
 
 def dispatch(event=None):
-    return load_function("ReminderDispatchFunction")(event or {"source": "aws.events"}, LambdaContext("ReminderDispatchFunction", 512, 300))
+    return invoke("ReminderDispatchFunction", event or {"source": "aws.events"})
+
+
+def dispatch_run(run_id):
+    """The dispatcher's layer entry point, run as ReminderDispatchFunction (its environment and policy)."""
+    with as_function("ReminderDispatchFunction"):
+        return reminders.dispatch(run_id=run_id)
 
 
 # ---------------------------------------------------------------- switches
@@ -108,7 +114,7 @@ def test_a_run_that_dies_half_way_is_resumed_without_duplicates(api, aws, host, 
 
     monkeypatch.setattr(reminders, "send_batch", dying_send)
     with pytest.raises(RuntimeError):
-        reminders.dispatch(run_id="run-1")
+        dispatch_run("run-1")
     monkeypatch.setattr(reminders, "send_batch", real_send)
     assert len(aws.reminder_messages()) == 10
     # the lease of the dead run must expire before another run may take the stream over
@@ -118,7 +124,7 @@ def test_a_run_that_dies_half_way_is_resumed_without_duplicates(api, aws, host, 
         UpdateExpression="SET leaseUntil = :past",
         ExpressionAttributeValues=store.values({":past": 0}),
     )
-    assert reminders.dispatch(run_id="run-2") == {"streams": 1, "sent": 15}
+    assert dispatch_run("run-2") == {"streams": 1, "sent": 15}
     assert sorted(m["userId"] for m in aws.reminder_messages()) == FANS[10:]
 
 
@@ -129,7 +135,7 @@ def test_a_batch_sent_but_not_recorded_is_deduplicated_by_the_queue(api, aws, ho
     real_advance = reminders._advance
     monkeypatch.setattr(reminders, "_advance", lambda *a: (_ for _ in ()).throw(RuntimeError("crash after sending")))
     with pytest.raises(RuntimeError):
-        reminders.dispatch(run_id="run-1")
+        dispatch_run("run-1")
     monkeypatch.setattr(reminders, "_advance", real_advance)
     store.client().update_item(
         TableName=aws.table(),
@@ -137,7 +143,7 @@ def test_a_batch_sent_but_not_recorded_is_deduplicated_by_the_queue(api, aws, ho
         UpdateExpression="SET leaseUntil = :past",
         ExpressionAttributeValues=store.values({":past": 0}),
     )
-    reminders.dispatch(run_id="run-2")
+    dispatch_run("run-2")
     users = [m["userId"] for m in aws.reminder_messages()]
     assert sorted(users) == FANS[:12] and len(users) == 12
 
@@ -157,10 +163,10 @@ def test_a_run_that_overlaps_another_skips_the_stream_it_holds(api, aws, host, m
         real_send(stream, users)
         if not overlapped:  # once, from inside run 1's first batch
             overlapped.append(True)
-            second.append(reminders.dispatch(run_id="run-2"))
+            second.append(dispatch_run("run-2"))
 
     monkeypatch.setattr(reminders, "send_batch", send_and_overlap)
-    first = reminders.dispatch(run_id="run-1")
+    first = dispatch_run("run-1")
     pairs = [(m["liveStreamId"], m["userId"]) for m in aws.reminder_messages()]
     assert len(pairs) == len(set(pairs)) == 24
     assert first == {"streams": 1, "sent": 12} and second == [{"streams": 1, "sent": 12}]
