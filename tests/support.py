@@ -28,6 +28,7 @@ API_TOKEN = "test-api-token"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
+AGORA_NCS_SECRET = "test-agora-ncs-secret"
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}
 
 
@@ -144,6 +145,9 @@ class AwsResources:
         """Create the resources; the process environment (seen by tests that call the layer
         directly) is the template's Globals environment, or ``acting_as``'s whole environment."""
         global _current
+        from local.streams import patch_moto_streams
+
+        patch_moto_streams()
         names = physical_names(template(), "https://sqs.us-east-1.amazonaws.com", prefix=PREFIX)
         ddb = boto3.client("dynamodb")
         for logical, res in resources_of("AWS::DynamoDB::Table").items():
@@ -156,12 +160,14 @@ class AwsResources:
             }
             if props.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
             ddb.create_table(**kwargs)
         s3 = boto3.client("s3")
         for logical in resources_of("AWS::S3::Bucket"):
             s3.create_bucket(Bucket=names[logical])
         sm = boto3.client("secretsmanager")
-        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA)}
+        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA), "AgoraNotificationSecret": AGORA_NCS_SECRET}
         for logical in resources_of("AWS::SecretsManager::Secret"):
             sm.create_secret(Name=names[f"{logical}.Name"], SecretString=values[logical])
         sqs = boto3.client("sqs")
@@ -170,6 +176,9 @@ class AwsResources:
             attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
             url = sqs.create_queue(QueueName=names[f"{logical}.QueueName"], Attributes=attributes)["QueueUrl"]
             assert url == names[logical], (url, names[logical])
+        from local.eventbridge import create_event_resources
+
+        create_event_resources(template(), names, boto3.client)  # buses and rules (targets: the queues above)
         resources = cls(names, {}, dict(iam.function_policies(template(), names)))  # a copy: a test may revoke
         _current = resources
         base = resources.environment(acting_as) if acting_as else resources.globals_environment()
@@ -231,6 +240,11 @@ class AwsResources:
             for m in batch:
                 found.append({**json.loads(m["Body"]), "_dedup": m["Attributes"].get("MessageDeduplicationId")})
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def resolved_names(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
+    """What ``Ref`` / ``GetAtt`` resolve to in the tests' moto (``names`` already holds queue URLs and ARNs)."""
+    return {**names, **queue_urls}
 
 
 def reset_caches() -> None:
@@ -345,3 +359,14 @@ def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
 def user_id(n: int) -> str:
     """A well-formed 24-hex user id."""
     return f"{n:024x}"
+
+
+def invoke_function(name: str, event: dict[str, Any]) -> tuple[str, Any]:
+    """Invoke a template function in process, as the local run's workers answer: ("ok", result) or
+    ("error", traceback) — what an event source mapping needs to know."""
+    import traceback
+
+    try:
+        return "ok", invoke(name, event)
+    except Exception:
+        return "error", traceback.format_exc()

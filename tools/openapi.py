@@ -3,7 +3,7 @@
 Each function's Powertools resolver describes its routes (parameters, request bodies, multipart
 fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
 know: the envelope, each operation's success status and data model, every error status it can
-answer with its canonical message, the security schemes, and examples taken from the seeds.
+answer with its canonical message, the security schemes, and the success examples in tools/examples.
 
     python -m tools.openapi [--check] [openapi.json]
 
@@ -78,6 +78,12 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The user id is the `sub` claim"},
         "apiToken": {"type": "apiKey", "in": "header", "name": "Api-Token", "description": "Server-to-server token of the platform's services"},
+        "agoraSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Agora-Signature-V2",
+            "description": "Agora's Notifications service: hex HMAC-SHA256 of the raw body keyed with the notification secret",
+        },
     }
 
     def ref(name: str, model: Any) -> dict[str, str]:
@@ -90,7 +96,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
 
     error_envelope = ref("ErrorEnvelope", contract.ErrorEnvelope)
     platform_error = ref("PlatformError", contract.PlatformError)
-    examples = seed_examples()
+    examples = success_examples()
 
     def error(status: int, platform: bool) -> dict[str, Any]:
         message = CANONICAL_MESSAGES[status]
@@ -127,6 +133,8 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{"bearerJwt": []}] + ([{}] if op.auth == "optional" else [])
             elif op.auth == "api_token":
                 operation["security"] = [{"apiToken": []}]
+            elif op.auth == "agora_signature":
+                operation["security"] = [{"agoraSignature": []}]
     document["components"]["schemas"] = dict(sorted(_reachable(document, schemas).items()))
     document["paths"] = dict(sorted(document["paths"].items()))
     return document
@@ -175,8 +183,8 @@ def _error_example(status: int, message: str) -> dict[str, Any]:
     return {"isSuccess": False, "statusCode": status, "data": None, "errors": [message], "timestamp": "2026-01-15T10:30:00.000Z"}
 
 
-def seed_examples() -> dict[tuple[str, str], Any]:
-    """Success examples: the response bodies of the seeds (copied from shared/seeds into tools/examples)."""
+def success_examples() -> dict[tuple[str, str], Any]:
+    """Success examples: one answer body per documented operation, kept in tools/examples."""
     return {key: json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8")) for key, name in EXAMPLE_FILES.items()}
 
 

@@ -92,7 +92,6 @@ def test_the_template_policies_as_the_sam_translator_expands_them():
         assert not p.allows("dynamodb:Scan", table) and not p.allows("dynamodb:BatchWriteItem", table), name
     for name in (
         "GetStreamFunction",
-        "RenewTokenFunction",
         "ListViewersFunction",
         "UpcomingV1Function",
         "UpcomingV2Function",
