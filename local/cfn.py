@@ -234,7 +234,13 @@ class Template:
         return value
 
     def _ref(self, name: str, names: dict[str, str]) -> Any:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": "live-stream-local", "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": "live-stream-local",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:

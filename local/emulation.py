@@ -42,19 +42,23 @@ def secret_values() -> dict[str, str]:
     }
 
 
-def physical_names(template: Template, endpoint: str) -> dict[str, str]:
-    """Logical id (and ``<id>.<attribute>``) → the local value a ``Ref`` / ``GetAtt`` resolves to."""
+def physical_names(template: Template, endpoint: str, prefix: str = PREFIX) -> dict[str, str]:
+    """Logical id (and ``<id>.<attribute>``) → the local value a ``Ref`` / ``GetAtt`` resolves to.
+
+    As in CloudFormation, ``Ref`` of a secret is its ARN (``<id>.Name`` is its name; a partial ARN,
+    without the random suffix AWS adds, which Secrets Manager and moto both accept)."""
     names: dict[str, str] = {}
     for logical in template.resources("AWS::DynamoDB::Table"):
-        names[logical] = f"{PREFIX}-{logical}"
+        names[logical] = f"{prefix}-{logical}"
         names[f"{logical}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names[logical]}"
     for logical in template.resources("AWS::S3::Bucket"):
-        names[logical] = f"{PREFIX}-{logical}".lower()
+        names[logical] = f"{prefix}-{logical}".lower()
         names[f"{logical}.Arn"] = f"arn:aws:s3:::{names[logical]}"
     for logical in template.resources("AWS::SecretsManager::Secret"):
-        names[logical] = f"{PREFIX}-{logical}"
+        names[f"{logical}.Name"] = f"{prefix}-{logical}"
+        names[logical] = names[f"{logical}.Id"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{names[f'{logical}.Name']}"
     for logical, res in template.resources("AWS::SQS::Queue").items():
-        name = f"{PREFIX}-{logical}" + (".fifo" if res["Properties"].get("FifoQueue") else "")
+        name = f"{prefix}-{logical}" + (".fifo" if res["Properties"].get("FifoQueue") else "")
         names[logical] = f"{endpoint}/{ACCOUNT}/{name}"
         names[f"{logical}.QueueName"] = name
         names[f"{logical}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
@@ -64,11 +68,11 @@ def physical_names(template: Template, endpoint: str) -> dict[str, str]:
         names[logical] = logical
     for logical in template.resources("AWS::Logs::LogGroup"):
         names[logical] = logical
-    names.update(event_names(template, PREFIX))
+    names.update(event_names(template, prefix))
     for logical in template.resources("AWS::CloudFront::Distribution"):
         # no CloudFront locally: function_environment points URLs under this domain at the local gateway
-        names[logical] = f"{PREFIX}-{logical}"
-        names[f"{logical}.DomainName"] = f"{logical.lower()}.{PREFIX}.cloudfront.invalid"
+        names[logical] = f"{prefix}-{logical}"
+        names[f"{logical}.DomainName"] = f"{logical.lower()}.{prefix}.cloudfront.invalid"
     return names
 
 
@@ -123,7 +127,7 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
     values = secret_values()
     for logical in template.resources("AWS::SecretsManager::Secret"):
         try:
-            sm.create_secret(Name=names[logical], SecretString=values[logical])
+            sm.create_secret(Name=names[f"{logical}.Name"], SecretString=values[logical])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise

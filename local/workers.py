@@ -3,8 +3,8 @@
 Powertools' resolver keeps the current event in process-wide state, so a process resolves one
 request at a time; concurrent requests to one function get more workers (up to ``MAX_WORKERS``),
 like concurrent Lambda instances. Workers are spawned (not forked) on first use, with the function's
-directory and the layer first on ``sys.path`` (Lambda's /var/task and /opt/python) and its
-environment from template.yaml.
+directory and the layer first on ``sys.path`` (Lambda's /var/task and /opt/python), its
+environment from template.yaml, and its template policy enforced on every AWS call (``local.iam``).
 """
 
 from __future__ import annotations
@@ -40,13 +40,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, env: dict[str, str], conn: Connection) -> None:
+def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, env: dict[str, str], policy: Any, conn: Connection) -> None:
     import importlib.util
     import os
     import sys
     import traceback
 
+    from local import iam
+
     os.environ.update(env)
+    iam.enforce(iam.Policy.from_json(name, policy["statements"]), policy["secrets"])  # before any client exists
     sys.path[:0] = [code_dir, str(LAYER_DIR)]
     spec = importlib.util.spec_from_file_location(f"functions_{name}", module_file)
     assert spec is not None and spec.loader is not None
@@ -66,12 +69,25 @@ def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, 
             conn.send(("error", traceback.format_exc()))
 
 
+def local_policy(function: Function, env: dict[str, str]) -> dict[str, Any]:
+    """The function's policy from template.yaml (expanded by the SAM translator), resolved to the
+    local resources its environment points at, and the secrets' name → ARN map."""
+    from local import iam
+    from local.emulation import physical_names
+
+    names = physical_names(function.template, env["AWS_ENDPOINT_URL"])
+    policy = iam.function_policies(function.template, names)[function.name]
+    return {"statements": policy.to_json(), "secrets": iam.secret_arns(function.template, names)}
+
+
 class Worker:
-    def __init__(self, function: Function, env: dict[str, str]) -> None:
+    def __init__(self, function: Function, env: dict[str, str], policy: dict[str, Any] | None = None) -> None:
+        if policy is None:
+            policy = local_policy(function, env)
         self.conn, child = _spawn.Pipe()
         self.process = _spawn.Process(
             target=_worker_main,
-            args=(str(function.code_dir), str(function.module_file), function.handler_name, function.name, env, child),
+            args=(str(function.code_dir), str(function.module_file), function.handler_name, function.name, env, policy, child),
             daemon=True,
             name=f"lambda-{function.name}",
         )
@@ -95,6 +111,7 @@ class FunctionPool:
 
     def __init__(self, function: Function, env: dict[str, str], max_workers: int = MAX_WORKERS) -> None:
         self.function, self.env, self.max_workers = function, env, max_workers
+        self.policy = local_policy(function, env)
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._all: list[Worker] = []
         self._lock = threading.Lock()
@@ -116,7 +133,7 @@ class FunctionPool:
             pass
         with self._lock:
             if len(self._all) < self.max_workers:
-                worker = Worker(self.function, self.env)
+                worker = Worker(self.function, self.env, self.policy)
                 self._all.append(worker)
                 return worker
         return self._idle.get()

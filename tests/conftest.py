@@ -23,18 +23,35 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto  # noqa: F401  - imported before any boto3 client is created, so the mock reaches them
 import pytest
 
-from tests.support import Api, AwsResources
+from local import iam
+
+iam.install()  # every botocore client from here on is checked against the calling function's policy
+
+from tests.support import Api, AwsResources  # noqa: E402
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch):
-    """A fresh mocked AWS holding the template's tables, bucket and secrets, with the functions'
-    environment pointing at them."""
+def aws():
+    """A fresh mocked AWS holding the template's tables, bucket and secrets; each function called
+    through it gets its own template environment and policy pointing at them."""
     from moto import mock_aws
 
-    with mock_aws():
-        resources = AwsResources.create(monkeypatch)
+    # an environment patch of its own: a test's monkeypatch.undo() must not take it away
+    with mock_aws(), pytest.MonkeyPatch.context() as environment:
+        resources = AwsResources.create(environment)
         yield resources
+        resources.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_access_denied():
+    """A function refused by its template policy fails the test, naming the function, the action
+    and the resource (a test that means to provoke a refusal takes them out of ``iam.denials``)."""
+    iam.denials.clear()
+    yield
+    found, iam.denials[:] = list(iam.denials), []
+    if found:
+        pytest.fail("template.yaml does not allow what the code calls:\n" + "\n".join(f"  {d}" for d in found), pytrace=False)
 
 
 @pytest.fixture

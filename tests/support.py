@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -13,7 +16,9 @@ from urllib.parse import urlencode
 
 import boto3
 
+from local import iam
 from local.cfn import Template
+from local.emulation import physical_names
 from local.routing import Match, Route, Router, proxy_event
 from local.workers import LambdaContext
 
@@ -27,9 +32,16 @@ AGORA_NCS_SECRET = "test-agora-ncs-secret"
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}
 
 
+# Parameter values the tests deploy with (as `sam deploy --parameter-overrides` would)
+PARAMETERS = {"Stage": "test", "ThumbnailBaseUrl": "https://cdn.test/thumbs", "DefaultThumbnailUrl": "https://cdn.test/default.png"}
+PREFIX = "test"  # physical names: test-<LogicalId>
+# Knobs of the test harness itself, on top of each function's template environment
+HARNESS_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
 @cache
 def template() -> Template:
-    return Template.load(Stage="test")
+    return Template.load(**PARAMETERS)
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
@@ -54,29 +66,92 @@ def route_for(method: str, path: str) -> Match:
 
 @cache
 def load_module(logical_id: str) -> Any:
-    return template().functions()[logical_id].load_module()
+    with _function_environment(logical_id):  # imported as Lambda's init would: under its own environment
+        return template().functions()[logical_id].load_module()
 
 
 def load_function(logical_id: str) -> Any:
     return getattr(load_module(logical_id), template().functions()[logical_id].handler_name)
 
 
+_current: AwsResources | None = None
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+    """Call a function as Lambda would: under its own template environment and its own template
+    policy (a call outside it raises AccessDenied to the function, as in AWS)."""
+    handler = load_function(logical_id)
+    function = template().functions()[logical_id]
+    with as_function(logical_id):
+        return handler(event, LambdaContext(logical_id, function.memory, function.timeout))
+
+
+@contextmanager
+def as_function(logical_id: str) -> Iterator[None]:
+    """Code inside runs as the function would: its template environment and its template policy
+    (for tests that drive the layer directly, e.g. the dispatcher's internals)."""
+    with _function_environment(logical_id), iam.acting_as(*_current_policy(logical_id)):
+        yield
+
+
+def _current_policy(logical_id: str) -> tuple[iam.Policy, dict[str, str]]:
+    if _current is None:
+        raise RuntimeError("functions run against the template's resources: use the `aws` fixture")
+    return _current.policy(logical_id), _current.secrets
+
+
+@contextmanager
+def _function_environment(logical_id: str) -> Iterator[None]:
+    """os.environ as the function's container sees it: the variables template.yaml gives this
+    function (no other function's), resolved to the test resources; restored afterwards."""
+    if _current is None:
+        yield
+        return
+    saved = dict(os.environ)
+    for key in _current.template_variables():
+        os.environ.pop(key, None)
+    os.environ.update(_current.environment(logical_id))
+    _new_container()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        _new_container()
+
+
+def _new_container() -> None:
+    """Settings and cached secret values are read again, as in a new container (the SDK clients are
+    kept: creating them is slow, and they carry no function's configuration)."""
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    from livestream.settings import get_settings
+
+    get_settings.cache_clear()
+    for provider in DEFAULT_PROVIDERS.values():
+        provider.clear_cache()
+
+
 @dataclass
 class AwsResources:
-    """The template's resources in moto, by logical id → physical name."""
+    """The template's resources in moto: logical id (and ``<id>.<attribute>``) → physical name / ARN."""
 
     names: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    policies: dict[str, iam.Policy] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, monkeypatch: Any) -> AwsResources:
+    def create(cls, monkeypatch: Any, *, acting_as: str | None = None) -> AwsResources:
+        """Create the resources; the process environment (seen by tests that call the layer
+        directly) is the template's Globals environment, or ``acting_as``'s whole environment."""
+        global _current
         from local.streams import patch_moto_streams
 
         patch_moto_streams()
-        names: dict[str, str] = {}
+        names = physical_names(template(), "https://sqs.us-east-1.amazonaws.com", prefix=PREFIX)
         ddb = boto3.client("dynamodb")
         for logical, res in resources_of("AWS::DynamoDB::Table").items():
             props = res["Properties"]
-            names[logical] = f"test-{logical}"
             kwargs: dict[str, Any] = {
                 "TableName": names[logical],
                 "KeySchema": props["KeySchema"],
@@ -90,45 +165,65 @@ class AwsResources:
             ddb.create_table(**kwargs)
         s3 = boto3.client("s3")
         for logical in resources_of("AWS::S3::Bucket"):
-            names[logical] = f"test-{logical.lower()}"
             s3.create_bucket(Bucket=names[logical])
         sm = boto3.client("secretsmanager")
         values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA), "AgoraNotificationSecret": AGORA_NCS_SECRET}
         for logical in resources_of("AWS::SecretsManager::Secret"):
-            names[logical] = f"test-{logical}"
-            sm.create_secret(Name=names[logical], SecretString=values[logical])
+            sm.create_secret(Name=names[f"{logical}.Name"], SecretString=values[logical])
         sqs = boto3.client("sqs")
-        queue_urls = {}
         for logical, res in resources_of("AWS::SQS::Queue").items():
             fifo = bool(res["Properties"].get("FifoQueue"))
-            names[logical] = f"test-{logical}" + (".fifo" if fifo else "")
             attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
-            queue_urls[logical] = sqs.create_queue(QueueName=names[logical], Attributes=attributes)["QueueUrl"]
-        env = {
-            "REMINDER_QUEUE_URL": queue_urls["ReminderQueue"],
-            "REMINDER_LEAD_MINUTES": "15",
-            "TABLE_NAME": names["MainTable"],
-            "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
-            "THUMBNAIL_BUCKET": names["ThumbnailBucket"],
-            "THUMBNAIL_BASE_URL": "https://cdn.test/thumbs",
-            "DEFAULT_THUMBNAIL_URL": "https://cdn.test/default.png",
-            "JWT_ALGORITHM": "HS256",
-            "JWT_SECRET_NAME": names["JwtSecret"],
-            "JWT_JWKS_URL": "",
-            "JWT_ISSUER": "",
-            "JWT_AUDIENCE": "",
-            "API_TOKEN_SECRET_NAME": names["ApiTokenSecret"],
-            "AGORA_SECRET_NAME": names["AgoraSecret"],
-            "AGORA_TOKEN_TTL_SECONDS": "3600",
-            "AGORA_TOKEN_VERSION": "007",
-            "AGORA_NOTIFICATION_SECRET_NAME": names["AgoraNotificationSecret"],
-            "PRESENCE_GRACE_SECONDS": "300",
-            **create_event_resources_for_tests(names, queue_urls),
-        }
-        for key, value in env.items():
+            url = sqs.create_queue(QueueName=names[f"{logical}.QueueName"], Attributes=attributes)["QueueUrl"]
+            assert url == names[logical], (url, names[logical])
+        from local.eventbridge import create_event_resources
+
+        create_event_resources(template(), names, boto3.client)  # buses and rules (targets: the queues above)
+        resources = cls(names, {}, dict(iam.function_policies(template(), names)))  # a copy: a test may revoke
+        _current = resources
+        base = resources.environment(acting_as) if acting_as else resources.globals_environment()
+        for key, value in base.items():
             monkeypatch.setenv(key, value)
         reset_caches()
-        return cls(names)
+        return resources
+
+    def close(self) -> None:
+        global _current
+        if _current is self:
+            _current = None
+
+    # ---- what each function gets
+
+    def deploy_template(self) -> Template:
+        """The template with this test's parameter overrides (``with_parameters``)."""
+        return Template.load(**{**PARAMETERS, **self.parameters}) if self.parameters else template()
+
+    def with_parameters(self, **parameters: Any) -> None:
+        """Redeploy with other parameter values: every function's environment follows."""
+        self.parameters.update({k: str(v) for k, v in parameters.items()})
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        """The function's environment: template.yaml's (Globals and its own) resolved to the test resources."""
+        env = self.deploy_template().functions()[logical_id].environment(self.names)
+        return {**env, **HARNESS_ENV, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+
+    def globals_environment(self) -> dict[str, str]:
+        variables = self.deploy_template().globals.get("Environment", {}).get("Variables", {})
+        return {**{k: str(self.deploy_template().resolve(v, self.names)) for k, v in variables.items()}, **HARNESS_ENV}
+
+    def template_variables(self) -> set[str]:
+        """Every variable template.yaml sets for any function."""
+        found = set(self.deploy_template().globals.get("Environment", {}).get("Variables", {}))
+        for function in self.deploy_template().functions().values():
+            found |= set(function.properties.get("Environment", {}).get("Variables", {}))
+        return found
+
+    def policy(self, logical_id: str) -> iam.Policy:
+        return self.policies[logical_id]
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return iam.secret_arns(template(), self.names)
 
     def table(self) -> str:
         return self.names["MainTable"]
@@ -136,7 +231,7 @@ class AwsResources:
     def reminder_messages(self) -> list[dict[str, Any]]:
         """Every message on the reminder queue (received once, then deleted)."""
         sqs = boto3.client("sqs")
-        url = sqs.get_queue_url(QueueName=self.names["ReminderQueue"])["QueueUrl"]
+        url = self.names["ReminderQueue"]
         found = []
         while True:
             batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
@@ -148,28 +243,8 @@ class AwsResources:
 
 
 def resolved_names(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
-    """What ``Ref`` / ``GetAtt`` resolve to in the tests' moto (queues: URL and ARN)."""
-    from local.cfn import ACCOUNT, REGION
-    from local.eventbridge import event_names
-
-    resolved = dict(names)
-    for logical, url in queue_urls.items():
-        resolved[logical] = url
-        resolved[f"{logical}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{names[logical]}"
-        resolved[f"{logical}.QueueName"] = names[logical]
-    resolved.update(event_names(template(), "test"))
-    return resolved
-
-
-def create_event_resources_for_tests(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
-    """The template's EventBridge buses and rules in moto; the publisher's environment."""
-    from local.eventbridge import create_event_resources
-
-    resolved = resolved_names(names, queue_urls)
-    create_event_resources(template(), resolved, boto3.client)
-    for logical in resources_of("AWS::Events::EventBus"):
-        names[logical] = resolved[logical]
-    return {"EVENT_BUS_NAME": resolved["EventBus"], "AUDIENCE_EVENT_INTERVAL_SECONDS": "10"}
+    """What ``Ref`` / ``GetAtt`` resolve to in the tests' moto (``names`` already holds queue URLs and ARNs)."""
+    return {**names, **queue_urls}
 
 
 def reset_caches() -> None:
@@ -239,7 +314,7 @@ class Api:
         binary_types = [] if as_text else template().binary_media_types()
         event = proxy_event(match, method, path, urlencode(query or {}), list(headers.items()), data, binary_types, stage="test")
         route = match.route
-        result = load_function(route.function)(event, LambdaContext(route.function, 512, 30))
+        result = invoke(route.function, event)
         raw = result["body"]
         if result.get("isBase64Encoded"):
             raw = base64.b64decode(raw).decode()
@@ -292,6 +367,6 @@ def invoke_function(name: str, event: dict[str, Any]) -> tuple[str, Any]:
     import traceback
 
     try:
-        return "ok", load_function(name)(event, LambdaContext(name, 512, 60))
+        return "ok", invoke(name, event)
     except Exception:
         return "error", traceback.format_exc()

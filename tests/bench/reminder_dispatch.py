@@ -30,7 +30,7 @@ def main() -> None:
         from tests.support import AwsResources
 
         monkeypatch = pytest.MonkeyPatch()
-        AwsResources.create(monkeypatch)
+        AwsResources.create(monkeypatch, acting_as="ReminderDispatchFunction")  # its environment
         stream_id = "b" * 24
         planned = iso(datetime.now(timezone.utc) + timedelta(minutes=5))
         stream = {

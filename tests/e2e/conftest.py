@@ -65,7 +65,7 @@ class Stack:
 def stack() -> Stack:
     api_port, aws_port = _free_port(), _free_port()
     OUTPUT.mkdir(exist_ok=True)
-    log = OUTPUT / "local-stack.log"
+    log = OUTPUT / f"local-stack-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"  # one per xdist worker
     env = {**os.environ, "LOCAL_API_PORT": str(api_port), "LOCAL_AWS_PORT": str(aws_port), "LOCAL_SCHEDULE_SECONDS": "0"}
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -89,6 +89,23 @@ def stack() -> Stack:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(autouse=True)
+def _no_access_denied_in_the_stack(request: pytest.FixtureRequest):
+    """The local stack runs each function under its template policy; a refusal during a test fails
+    it, naming the function, the action and the resource (from the stack's log)."""
+    if not {"stack", "target"} & set(request.fixturenames) or os.environ.get("SMOKE_API_URL"):
+        yield  # no local stack in this test (or a deployed stage: AWS checks its own IAM)
+        return
+    log: Path = request.getfixturevalue("stack").log
+    start = log.stat().st_size
+    yield
+    with log.open(errors="replace") as out:
+        out.seek(start)
+        denied = [line for line in out.read().splitlines() if line.startswith("[local IAM]")]
+    if denied:
+        pytest.fail("template.yaml does not allow what the code calls:\n" + "\n".join(denied), pytrace=False)
 
 
 # ------------------------------------------------------------------ smoke target: local stack or deployed stage

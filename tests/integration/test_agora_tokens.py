@@ -73,9 +73,8 @@ def test_joining_mints_007_tokens_with_the_roles_privileges(api, live):
         assert rtc["issueTs"] + 3600 == int(parse_iso(joined["agora"]["expiresAt"]).timestamp())
 
 
-def test_the_setting_chooses_006(api, live, monkeypatch):
-    monkeypatch.setenv("AGORA_TOKEN_VERSION", "006")
-    reset_caches()
+def test_the_setting_chooses_006(api, aws, live):
+    aws.with_parameters(AgoraTokenVersion="006")  # the template parameter behind AGORA_TOKEN_VERSION
     joined = api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": live["id"]}, user=VIEWER).data
     assert joined["agora"]["token"].startswith("006" + AGORA["appId"]) and joined["rtm"]["token"].startswith("006")
 

@@ -24,7 +24,7 @@ HOST, VIEWER = user_id(1), user_id(2)
 @pytest.fixture
 def mapping(aws: AwsResources) -> EventSourceMapping:
     sqs = boto3.client("sqs")
-    urls = {q: sqs.get_queue_url(QueueName=aws.names[q])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
+    urls = {q: sqs.get_queue_url(QueueName=aws.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
     (found,) = stream_mappings(template(), resolved_names(aws.names, urls), invoke_function, boto3.client, retry_delay=0)
     return found
 
@@ -39,7 +39,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def queue_messages(aws: AwsResources, logical: str) -> list[dict[str, Any]]:
     """Every message on a queue, received once and deleted."""
     sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.names[logical])["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=aws.names[f"{logical}.QueueName"])["QueueUrl"]
     found = []
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in batch:
@@ -299,9 +299,9 @@ def test_the_example_rule_and_its_queue_policy_come_from_the_template(aws: AwsRe
     (rule,) = events.list_rules(EventBusName=aws.names["EventBus"])["Rules"]
     assert json.loads(rule["EventPattern"])["source"] == ["live-stream"]
     (target,) = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=aws.names["EventBus"])["Targets"]
-    assert target["Arn"].endswith(":" + aws.names["StreamEventsExampleQueue"])
+    assert target["Arn"] == aws.names["StreamEventsExampleQueue.Arn"]
     sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.names["StreamEventsExampleQueue"])["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=aws.names["StreamEventsExampleQueue.QueueName"])["QueueUrl"]
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
     (statement,) = policy["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}

@@ -128,11 +128,8 @@ def test_audience_gets_a_subscriber_token_and_becomes_a_viewer(api, live):
     assert (stream["audienceCount"], stream["peakAudience"], stream["cumulativeAudience"]) == (1, 1, 1)
 
 
-def test_token_lifetime_is_configured(api, live, monkeypatch):
-    from tests.support import reset_caches
-
-    monkeypatch.setenv("AGORA_TOKEN_TTL_SECONDS", "120")
-    reset_caches()
+def test_token_lifetime_is_configured(api, aws, live):
+    aws.with_parameters(AgoraTokenTtlSeconds=120)  # the template parameter behind AGORA_TOKEN_TTL_SECONDS
     agora = join(api, VIEWER, "audience", live).data["agora"]
     assert abs(parse_iso(agora["expiresAt"]).timestamp() - (time.time() + 120)) < 5
 

@@ -15,8 +15,7 @@ import pytest
 
 from livestream import presence, store
 from local.routing import proxy_event
-from local.workers import LambdaContext
-from tests.support import AGORA_NCS_SECRET, load_function, route_for, user_id
+from tests.support import AGORA_NCS_SECRET, invoke, route_for, user_id
 
 HOST, GUEST, VIEWER, OTHER = (user_id(n) for n in (11, 12, 13, 14))
 WEBHOOK = "/webhooks/agora"
@@ -126,7 +125,7 @@ def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(api, live):
     match = route_for("POST", WEBHOOK)
     event = proxy_event(match, "POST", WEBHOOK, "", headers, raw, ["application/json"], stage="test")
     assert event["isBase64Encoded"] is True and event["body"] == base64.b64encode(raw).decode()
-    result = load_function("AgoraWebhookFunction")(event, LambdaContext("AgoraWebhookFunction", 512, 10))
+    result = invoke("AgoraWebhookFunction", event)  # its own environment and policy
     assert result["statusCode"] == 200, result
     assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
 
@@ -362,7 +361,7 @@ def test_the_sweep_reads_only_expired_entries(api, live, monkeypatch):
 
 def test_the_scheduled_function_runs_the_sweep(api, live):
     join_audience(api, live)
-    result = load_function("PresenceSweepFunction")({"source": "aws.events"}, LambdaContext("PresenceSweepFunction", 512, 120))
+    result = invoke("PresenceSweepFunction", {"source": "aws.events"})
     assert result["removed"] == 0 and viewer_ids(api, live) == [VIEWER]
 
 

@@ -11,7 +11,7 @@ import pytest
 from livestream import reminders, store
 from livestream.clock import iso
 from tests.fault_injection import recording_sends
-from tests.support import LambdaContext, load_function, user_id
+from tests.support import as_function, invoke, user_id
 
 HOST = user_id(1)
 FANS = [user_id(1000 + n) for n in range(25)]
@@ -31,7 +31,13 @@ def remind(api, stream, user):
 
 
 def dispatch(event=None):
-    return load_function("ReminderDispatchFunction")(event or {"source": "aws.events"}, LambdaContext("ReminderDispatchFunction", 512, 300))
+    return invoke("ReminderDispatchFunction", event or {"source": "aws.events"})
+
+
+def dispatch_run(**kwargs):
+    """The dispatcher's layer entry point, run as ReminderDispatchFunction (its environment and policy)."""
+    with as_function("ReminderDispatchFunction"):
+        return reminders.dispatch(**kwargs)
 
 
 # ---------------------------------------------------------------- switches
@@ -132,13 +138,13 @@ def test_a_run_that_dies_between_record_and_send_loses_nothing(api, aws, host, m
 
     monkeypatch.setattr(reminders, "send_batch", dying_send)
     with pytest.raises(RuntimeError):
-        reminders.dispatch(run_id="run-1")
+        dispatch_run(run_id="run-1")
     monkeypatch.setattr(reminders, "send_batch", real_send)
     assert [u for _, u in sends] == FANS[:10]
     assert store.get(store.stream_key(stream["id"]))["inFlight"] == FANS[10:20]  # recorded, not yet sent
-    assert reminders.dispatch(run_id="run-2") == {"streams": 0, "sent": 0, "failed": 0}  # run 1's lease still holds
+    assert dispatch_run(run_id="run-2") == {"streams": 0, "sent": 0, "failed": 0}  # run 1's lease still holds
     expire_lease(aws, stream["id"])
-    assert reminders.dispatch(run_id="run-3") == {"streams": 1, "sent": 15, "failed": 0}
+    assert dispatch_run(run_id="run-3") == {"streams": 1, "sent": 15, "failed": 0}
     assert [u for _, u in sends] == FANS  # each handed to SQS exactly once
     assert sorted(m["userId"] for m in aws.reminder_messages()) == FANS
 
@@ -161,10 +167,10 @@ def test_a_run_that_dies_after_sending_is_resumed_and_the_queue_drops_the_repeat
 
     monkeypatch.setattr(reminders, "_mark_sent", crash_on_second)
     with pytest.raises(RuntimeError):
-        reminders.dispatch(run_id="run-1")
+        dispatch_run(run_id="run-1")
     monkeypatch.setattr(reminders, "_mark_sent", real_mark)
     expire_lease(aws, stream["id"])
-    reminders.dispatch(run_id="run-2")
+    dispatch_run(run_id="run-2")
     users = [m["userId"] for m in aws.reminder_messages()]
     assert sorted(users) == FANS[:12] and len(users) == 12
 
@@ -184,11 +190,11 @@ def test_a_run_that_overlaps_another_skips_the_stream_it_holds(api, aws, host, m
         failed = real_send(stream, users)
         if not overlapped:  # once, from inside run 1's first batch
             overlapped.append(True)
-            second.append(reminders.dispatch(run_id="run-2"))
+            second.append(dispatch_run(run_id="run-2"))
         return failed
 
     monkeypatch.setattr(reminders, "send_batch", send_and_overlap)
-    first = reminders.dispatch(run_id="run-1")
+    first = dispatch_run(run_id="run-1")
     pairs = [(m["liveStreamId"], m["userId"]) for m in aws.reminder_messages()]
     assert len(pairs) == len(set(pairs)) == 24 and len(sends) == 24
     assert first == {"streams": 1, "sent": 12, "failed": 0} and second == [{"streams": 1, "sent": 12, "failed": 0}]
@@ -228,12 +234,12 @@ def test_turning_a_sent_reminder_off_and_on_past_the_queue_window_never_sends_it
     stream = api.create(HOST, plannedStartDate=at(30)).data
     remind(api, stream, FANS[0])
     clock.advance(16)  # within the 15-minute lead: due
-    assert reminders.dispatch() == {"streams": 1, "sent": 1, "failed": 0}
+    assert dispatch_run() == {"streams": 1, "sent": 1, "failed": 0}
     for minutes in (6, 14):
         clock.advance(minutes)
         for action in ("delete", "post", "post"):
             assert api.request(action.upper(), f"/api/v1/live-stream/{stream['id']}/reminder", user=FANS[0]).status == 200
-        reminders.dispatch()
+        dispatch_run()
     assert sends == [(stream["id"], FANS[0])]
     upcoming = api.get(f"/api/v2/live-stream/user/{HOST}/upcoming-live-streams", user=FANS[0]).data
     assert upcoming[0]["isReminderActive"] is True
@@ -256,10 +262,10 @@ def test_a_reminder_turned_on_while_a_run_finishes_is_sent_in_that_run(api, aws,
         return real_finish(stream_id, run_id, revision)
 
     monkeypatch.setattr(reminders, "_finish", finish_with_a_latecomer)
-    assert reminders.dispatch() == {"streams": 1, "sent": 2, "failed": 0}
+    assert dispatch_run() == {"streams": 1, "sent": 2, "failed": 0}
     assert late == [200] and [u for _, u in sends] == [FANS[0], FANS[1]]
     monkeypatch.setattr(reminders, "_finish", real_finish)
-    assert reminders.dispatch() == {"streams": 0, "sent": 0, "failed": 0}
+    assert dispatch_run() == {"streams": 0, "sent": 0, "failed": 0}
 
 
 def test_a_reminder_turned_off_before_its_batch_is_not_sent(api, aws, host, monkeypatch, sends):
@@ -273,7 +279,7 @@ def test_a_reminder_turned_off_before_its_batch_is_not_sent(api, aws, host, monk
         return real_mark(stream_id, run_id, users)
 
     monkeypatch.setattr(reminders, "_mark_sent", off_first)
-    assert reminders.dispatch()["sent"] == 2
+    assert dispatch_run()["sent"] == 2
     assert [u for _, u in sends] == [FANS[0], FANS[2]]
 
 
