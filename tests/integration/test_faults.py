@@ -17,12 +17,18 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from livestream import idempotency, media, reminders, store
 from livestream.clock import iso
 from tests.fault_injection import Faults, recording_sends
-from tests.support import API_TOKEN, PNG, multipart, reset_caches, user_id
+from tests.support import API_TOKEN, PNG, as_function, multipart, reset_caches, user_id
 
 HOST, CO_HOST, GUEST, FAN = user_id(1), user_id(2), user_id(3), user_id(4)
 FANS = [user_id(1000 + n) for n in range(25)]
 
 THROTTLED = "ProvisionedThroughputExceededException"
+
+
+def dispatch_run(**kwargs):
+    """The dispatcher's layer entry point, run as ReminderDispatchFunction (its environment and policy)."""
+    with as_function("ReminderDispatchFunction"):
+        return reminders.dispatch(**kwargs)
 
 
 @pytest.fixture
@@ -394,23 +400,23 @@ def test_the_dispatcher_resumes_exactly_after_a_fault(api, aws, due, faults, sen
         faults.error(ddb, "UpdateItem", "ServiceUnavailable", status=503, times=1)
     else:
         faults.error(ddb, "Query", THROTTLED, times=1, when=lambda body: b"REMINDER#" in body)  # the reminders, not DueIndex
-    first = reminders.dispatch(run_id="run-1")
+    first = dispatch_run(run_id="run-1")
     assert faults.injected and first["failed"] == 1 and first["streams"] == 0
-    second = reminders.dispatch(run_id="run-2")  # the failing run gave its lease up: no wait
+    second = dispatch_run(run_id="run-2")  # the failing run gave its lease up: no wait
     assert second["failed"] == 0 and first["sent"] + second["sent"] == 25
     _all_sent_once(sends, due)
-    assert reminders.dispatch(run_id="run-3") == {"streams": 0, "sent": 0, "failed": 0}
+    assert dispatch_run(run_id="run-3") == {"streams": 0, "sent": 0, "failed": 0}
     assert sorted(m["userId"] for m in aws.reminder_messages()) == FANS
 
 
 def test_a_partial_sqs_batch_leaves_exactly_the_refused_entries_for_the_next_run(api, aws, due, faults, sends):
     refused = {FANS[3], FANS[7]}
     faults.refuse_entries(reminders._sqs(), lambda entry: entry["MessageDeduplicationId"].split(":")[1] in refused, times=1)
-    first = reminders.dispatch(run_id="run-1")
+    first = dispatch_run(run_id="run-1")
     assert first == {"streams": 0, "sent": 8, "failed": 1}
     assert sorted(u for _, u in sends) == sorted(set(FANS[:10]) - refused)
     assert store.get(store.stream_key(due["id"]))["inFlight"] == [FANS[3], FANS[7]]
-    second = reminders.dispatch(run_id="run-2")
+    second = dispatch_run(run_id="run-2")
     assert second == {"streams": 1, "sent": 17, "failed": 0}
     assert [u for _, u in sends[8:10]] == [FANS[3], FANS[7]]  # the refused ones first, then the rest
     _all_sent_once(sends, due)
@@ -421,17 +427,17 @@ def test_one_failing_stream_does_not_hold_the_others_back(api, aws, people, faul
     for stream in streams:
         api.post(f"/api/v1/live-stream/{stream['id']}/reminder", user=FAN)
     faults.error(reminders._sqs(), "SendMessageBatch", "InternalError", status=500, times=1)
-    assert reminders.dispatch() == {"streams": 2, "sent": 2, "failed": 1}
-    assert reminders.dispatch() == {"streams": 1, "sent": 1, "failed": 0}
+    assert dispatch_run() == {"streams": 2, "sent": 2, "failed": 1}
+    assert dispatch_run() == {"streams": 1, "sent": 1, "failed": 0}
     assert sorted(s for s, _ in sends) == sorted(s["id"] for s in streams)
 
 
 def test_the_due_index_unreadable_fails_the_run_and_the_next_one_sends_all(api, aws, due, faults, sends):
     faults.error(store.client(), "Query", "InternalServerError", status=500, times=1)
     with pytest.raises(Exception, match="InternalServerError"):
-        reminders.dispatch()
+        dispatch_run()
     assert sends == []
-    assert reminders.dispatch()["sent"] == 25
+    assert dispatch_run()["sent"] == 25
     _all_sent_once(sends, due)
 
 
@@ -439,4 +445,4 @@ def test_a_crash_that_a_dependency_did_not_cause_still_fails_the_run(api, aws, d
     """Our own bugs are not swallowed as "the dependency failed"."""
     monkeypatch.setattr(reminders, "message", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        reminders.dispatch()
+        dispatch_run()
