@@ -23,7 +23,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto  # noqa: F401  - imported before any boto3 client is created, so the mock reaches them
 import pytest
 
+from local import moto_dynamodb
 from tests.support import Api, AwsResources
+
+moto_dynamodb.install()  # the local stack's DynamoDB: a transaction copies and restores only the items it writes
 
 
 @pytest.fixture
