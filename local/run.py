@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from local.cfn import Template
 from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
@@ -40,18 +42,50 @@ def main() -> int:
         print(f"  {method:6} {resource:60} {function}")
     print(f"API: http://127.0.0.1:{api_port}  (docs: http://127.0.0.1:{api_port}/docs)  Ctrl-C stops", flush=True)
 
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    wait_for_stop_signal()
     print("stopping", flush=True)
     ticker.stop()
     server.shutdown()
     server.server_close()
     gateway.stop()
     moto.stop()
+    print("stopped", flush=True)
     return 0
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def wait_for_stop_signal(poll: float = 0.2) -> None:
+    """Return on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends the process at once.
+
+    Python runs signal handlers in the main thread, but the kernel may deliver a process-wide signal
+    to any of its threads (moto's, the HTTP server's, a request's): a main thread blocked for good
+    on a lock is then never interrupted and never runs the handler, so a busy stack ignored SIGTERM.
+    A wait that wakes every ``poll`` seconds runs the pending handler within that time.
+    """
+    stopped = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        stopped.set()
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handle)
+    while not stopped.wait(poll):
+        pass
+
+
+def leave(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown of moto's state (seconds with large tables);
+    every server and worker is already stopped: kill a worker that was still starting, flush, exit."""
+    for child in multiprocessing.active_children():
+        child.kill()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

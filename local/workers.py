@@ -43,9 +43,11 @@ class LambdaContext:
 def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, env: dict[str, str], conn: Connection) -> None:
     import importlib.util
     import os
+    import signal
     import sys
     import traceback
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack stops its workers itself
     os.environ.update(env)
     sys.path[:0] = [code_dir, str(LAYER_DIR)]
     spec = importlib.util.spec_from_file_location(f"functions_{name}", module_file)
@@ -85,9 +87,12 @@ class Worker:
         self.conn.send(event)
         return self.conn.recv()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2) -> None:
         self.process.terminate()
-        self.process.join(timeout=5)
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 class FunctionPool:
