@@ -22,6 +22,7 @@ def main() -> int:
     period = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
     endpoint = f"http://127.0.0.1:{aws_port}"
     os.environ.update(CREDENTIALS)
+    stop = StopSignals()  # from here on, a stop signal stops the stack cleanly (once it has started)
 
     template = Template.load(Stage="local")
     moto = start_moto(aws_port)
@@ -47,7 +48,7 @@ def main() -> int:
         print(f"  {method:6} {resource:60} {function}")
     print(f"API: http://127.0.0.1:{api_port}  (docs: http://127.0.0.1:{api_port}/docs)  Ctrl-C stops", flush=True)
 
-    wait_for_stop_signal()
+    stop.wait()
     print("stopping", flush=True)
     ticker.stop()
     reaper.stop()
@@ -59,28 +60,30 @@ def main() -> int:
     return 0
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+class StopSignals:
+    """The first SIGINT (Ctrl-C) or SIGTERM asks the stack to stop; a second one ends the process at once.
 
-
-def wait_for_stop_signal(poll: float = 0.2) -> None:
-    """Return on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends the process at once.
-
-    Python runs signal handlers in the main thread, but the kernel may deliver a process-wide signal
-    to any of its threads (moto's, the HTTP server's, a request's): a main thread blocked for good
-    on a lock is then never interrupted and never runs the handler, so a busy stack ignored SIGTERM.
-    A wait that wakes every ``poll`` seconds runs the pending handler within that time.
+    Python runs signal handlers in the main thread, but the kernel may hand a process-wide signal
+    to any of its threads (moto's, the HTTP server's, a request's forking a worker): a main thread
+    blocked for good on a lock is then never interrupted and never runs the handler, so a busy stack
+    ignored SIGTERM. ``wait`` wakes every ``poll`` seconds, so the pending handler runs within that.
     """
-    stopped = threading.Event()
 
-    def handle(signum: int, frame: object) -> None:
-        stopped.set()
-        for sig in STOP_SIGNALS:
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.stopped.set()
+        for sig in self.SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
 
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, handle)
-    while not stopped.wait(poll):
-        pass
+    def wait(self, poll: float = 0.2) -> None:
+        while not self.stopped.wait(poll):
+            pass
 
 
 def leave(code: int) -> NoReturn:

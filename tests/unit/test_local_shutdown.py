@@ -18,7 +18,7 @@ from local.cfn import ROOT
 PROGRAM = textwrap.dedent(
     """
     import signal, sys, threading
-    from local.run import wait_for_stop_signal
+    from local.run import StopSignals
 
     started = threading.Event()
     def other():
@@ -27,8 +27,9 @@ PROGRAM = textwrap.dedent(
     threading.Thread(target=other, daemon=True).start()
     started.wait()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    stop = StopSignals()
     print("waiting", flush=True)
-    wait_for_stop_signal()
+    stop.wait()
     print("stopped", flush=True)
     """
 )
