@@ -191,7 +191,10 @@ UNTRACKED = (Item, Table, SecondaryIndex, StreamRecord, StreamShard)
 
 
 def install() -> None:
-    """Patch moto's DynamoDB backend in this process (idempotent)."""
+    """Patch moto's DynamoDB backend in this process (once: a wrapper installed later stays)."""
+    if getattr(DynamoDBBackend, "_item_level_rollback", False):
+        return
+    DynamoDBBackend._item_level_rollback = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for model in UNTRACKED:
         model.__new__ = staticmethod(_untracked)  # type: ignore[assignment]
