@@ -13,6 +13,7 @@ from local.cfn import Template
 from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
 from local.http_server import Gateway, serve
 from local.schedule import Ticker
+from local.streams import StreamPoller, bound_moto_shard_iterators, patch_moto_streams, stream_mappings
 from local.workers import MAX_WORKERS, Reaper
 
 
@@ -36,6 +37,11 @@ def main() -> int:
     idle = float(os.environ.get("LOCAL_WORKER_IDLE_SECONDS", "300"))
     reaper = Reaper(list(gateway.pools.values()), idle)
     reaper.start()
+    bound_moto_shard_iterators()
+    patch_moto_streams()
+    mappings = stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint))
+    streams = StreamPoller(mappings, trim_lock=moto.lock)
+    streams.start()
 
     print(f"AWS emulation (moto): {endpoint}  region us-east-1, any credentials", flush=True)
     print(f"  tables: {', '.join(names[t] for t in template.resources('AWS::DynamoDB::Table'))}")
@@ -44,6 +50,8 @@ def main() -> int:
     print(f"Dev credentials: JWT HS256 secret {dev_setting('LOCAL_JWT_SECRET')!r}, Api-Token {dev_setting('LOCAL_API_TOKEN')!r}")
     print(f"Schedule: every {period:g} s" if period > 0 else "Schedule: off")
     print(f"Function workers: up to {MAX_WORKERS} per function, stopped after {idle:g} s idle" if idle > 0 else "Function workers: kept")
+    for mapping in streams.mappings:
+        print(f"  stream: {mapping!r}")
     for resource, method, function in gateway.router.table():
         print(f"  {method:6} {resource:60} {function}")
     print(f"API: http://127.0.0.1:{api_port}  (docs: http://127.0.0.1:{api_port}/docs)  Ctrl-C stops", flush=True)
@@ -52,6 +60,7 @@ def main() -> int:
     print("stopping", flush=True)
     ticker.stop()
     reaper.stop()
+    streams.stop()
     server.shutdown()
     server.server_close()
     gateway.stop()
