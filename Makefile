@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench bench-local openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -103,6 +103,10 @@ lock:
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch
+
+## make bench-local: 10,000 viewers join one stream over HTTP against the local stack (memory, join latency, stop time)
+bench-local: venv
+	$(PY) -m tests.bench.local_stack
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .local

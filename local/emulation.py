@@ -174,10 +174,11 @@ def function_environment(template: Template, name: str, endpoint: str, api_url: 
 class MotoServer:
     """moto's server app on loopback, threaded, with DynamoDB requests served one at a time.
 
-    moto applies a transaction item by item and undoes a cancelled one by restoring whole tables, so
-    two DynamoDB requests served at once can overwrite each other's writes. DynamoDB itself isolates
-    every request (transactions are serializable); serializing them here keeps that promise, so the
-    concurrency tests exercise our conditions, not moto's races.
+    moto applies a transaction item by item and undoes a cancelled one by putting back the items it
+    wrote (``local.moto_dynamodb``), so a request served meanwhile could see or overwrite a
+    transaction's partial writes. DynamoDB itself isolates every request (transactions are
+    serializable); serializing them here keeps that promise, so the concurrency tests exercise our
+    conditions, not moto's races.
     """
 
     def __init__(self, port: int) -> None:
@@ -187,6 +188,9 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from local import moto_dynamodb
+
+        moto_dynamodb.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = DomainDispatcherApplication(create_backend_app)
         lock = self.lock = threading.Lock()  # also taken by the stream trimmer (local/streams.py)

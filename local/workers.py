@@ -43,9 +43,11 @@ class LambdaContext:
 def _worker_main(code_dir: str, module_file: str, handler_name: str, name: str, env: dict[str, str], policy: Any, conn: Connection) -> None:
     import importlib.util
     import os
+    import signal
     import sys
     import traceback
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack stops its workers itself
     from local import iam
 
     os.environ.update(env)
@@ -96,14 +98,18 @@ class Worker:
         status, detail = self.conn.recv()
         if status != "ready":
             raise RuntimeError(detail)
+        self.idle_since = time.monotonic()
 
     def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
         self.conn.send(event)
         return self.conn.recv()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2) -> None:
         self.process.terminate()
-        self.process.join(timeout=5)
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 class FunctionPool:
@@ -123,8 +129,28 @@ class FunctionPool:
         except (EOFError, OSError, BrokenPipeError):
             self._discard(worker)
             return "error", f"the worker of {self.function.name} died"
+        worker.idle_since = time.monotonic()
         self._idle.put(worker)
         return status, result
+
+    def reap(self, idle_seconds: float) -> int:
+        """Stop the workers idle for more than ``idle_seconds``, as Lambda recycles idle execution
+        environments: a function used once does not hold a process for good. Answers how many."""
+        now, kept, expired = time.monotonic(), [], []
+        with self._lock:
+            while True:
+                try:
+                    worker = self._idle.get_nowait()  # the most recently used first
+                except queue.Empty:
+                    break
+                (expired if now - worker.idle_since > idle_seconds else kept).append(worker)
+            for worker in reversed(kept):
+                self._idle.put(worker)
+            for worker in expired:
+                self._all.remove(worker)
+        for worker in expired:
+            worker.stop()
+        return len(expired)
 
     def _acquire(self) -> Worker:
         try:
@@ -149,3 +175,24 @@ class FunctionPool:
             for worker in self._all:
                 worker.stop()
             self._all.clear()
+
+
+class Reaper:
+    """Every ``idle_seconds / 4``, stops the workers idle for more than ``idle_seconds`` (0: never)."""
+
+    def __init__(self, pools: list[FunctionPool], idle_seconds: float) -> None:
+        self.pools, self.idle_seconds = pools, idle_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reaper", daemon=True)
+
+    def start(self) -> None:
+        if self.idle_seconds > 0:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.idle_seconds / 4):
+            for pool in self.pools:
+                pool.reap(self.idle_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -23,11 +23,13 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto  # noqa: F401  - imported before any boto3 client is created, so the mock reaches them
 import pytest
 
-from local import iam
+from local import iam, moto_dynamodb
 
 iam.install()  # every botocore client from here on is checked against the calling function's policy
 
 from tests.support import Api, AwsResources  # noqa: E402
+
+moto_dynamodb.install()  # the local stack's DynamoDB: a transaction copies and restores only the items it writes
 
 
 @pytest.fixture
