@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e invoke build deploy smoke lock clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e invoke build deploy smoke lock clean venv sam-venv bench bench-viral openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -97,6 +97,11 @@ lock:
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch
+
+## make bench-viral: one stream taking 2,000 joins/s for 60 s (plus leaves and viewer reads) against
+## DynamoDB's per-key limits, in simulated time (about a minute and a half)
+bench-viral: venv
+	$(PY) -m tests.bench.viral
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .local

@@ -5,9 +5,9 @@ One table holds every entity (keys below); its indexes serve the access patterns
   pk                  sk                  what
   STREAM#<id>         META                the stream
   STREAM#<id>         MEMBER#<userId>     creator / broadcaster / guest membership (MemberIndex)
-  STREAM#<id>         ACCESS#<userId>     a paid-access grant
   STREAM#<id>#P<n>    PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
                                           (n = shard of the user, see :func:`audience_shard`)
+  STREAM#<id>#P<n>    ACCESS#<userId>     a paid-access grant (n = shard of the user)
   STREAM#<id>#P<n>    UID#<uid>           uid uniqueness guard (which user holds the uid; n = shard of the uid)
   STREAM#<id>         REMINDER#<userId>   a user's reminder (present = on)
   CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
@@ -68,14 +68,16 @@ def member_key(stream_id: str, user_id: str) -> dict[str, str]:
 
 
 def access_key(stream_id: str, user_id: str) -> dict[str, str]:
-    return {"pk": f"STREAM#{stream_id}", "sk": f"ACCESS#{user_id}"}
+    """A paid-access grant; under the user's participant partition, as every join of a paid stream reads it."""
+    return {"pk": part_pk(stream_id, audience_shard(user_id)), "sk": f"ACCESS#{user_id}"}
 
 
 # A stream's participants, uid guards and AudienceIndex entries are spread over AUDIENCE_SHARDS partition
 # keys, so that no key takes more than a share of a join burst: at 2,000 joins/s a join writes its
-# participant (1 WCU) and, the first time, its uid guard (1 WCU) — 4,000 WCU/s over 10 keys is about
-# 400 WCU/s per key, 40 % of DynamoDB's 1,000 WCU/s per-key limit (leaves add 1 WCU each).
-AUDIENCE_SHARDS = 10
+# participant and, the first time, its uid guard in one transaction (2 WCU each: transactions cost
+# double) — 8,000 WCU/s over 20 keys is about 400 WCU/s per key (with leaves and repeat joins ~480,
+# make bench-viral), under half DynamoDB's 1,000 WCU/s per-key limit.
+AUDIENCE_SHARDS = 20
 
 
 def audience_shard(value: str) -> int:
