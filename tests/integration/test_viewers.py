@@ -146,3 +146,16 @@ def test_a_page_reads_about_limit_index_items(api, live, monkeypatch):
     monkeypatch.setattr(client, "query", counting)
     api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"limit": 2})
     assert len(calls) == store.AUDIENCE_SHARDS and {limit for limit, _ in calls} == {2}
+
+
+def test_pages_reach_the_newest_thousand_viewers(api, live, monkeypatch):
+    from livestream import participants
+
+    reply = viewers(api, live, page=11, limit=100)
+    assert reply.status == 400 and any(e.startswith("page: ") for e in reply.errors[1:])
+    assert viewers(api, live, page=10, limit=100).status == 200
+    monkeypatch.setattr(participants, "VIEWERS_WINDOW", 4)  # a window smaller than the audience of 7
+    data = viewers(api, live, limit=2).data
+    assert data["pagination"]["totalItems"] == 7 and data["pagination"]["totalPages"] == 2
+    assert viewers(api, live, page=2, limit=2).data["pagination"]["hasNextPage"] is False
+    assert viewers(api, live, page=3, limit=2).status == 400

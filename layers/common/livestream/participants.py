@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple, Optional
 
 from livestream import agora, clock, store
 from livestream.clock import iso, now
-from livestream.errors import Conflict, Forbidden, NotFound
+from livestream.errors import BadRequest, Conflict, Forbidden, NotFound
 from livestream.settings import get_settings
 from livestream.slug import fold
 from livestream.streams import load_with_part, role_of, to_api
@@ -413,7 +413,14 @@ def renew(stream_id: str, caller: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- viewers
 
 
+VIEWERS_WINDOW = 1000  # pages reach the newest 1,000 viewers
+
+
 def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional[str]) -> dict[str, Any]:
+    """A page of the current audience, newest first, within the newest VIEWERS_WINDOW; ``totalItems`` is
+    the whole count, ``totalPages`` / ``hasNextPage`` stop at the window."""
+    if page * limit > VIEWERS_WINDOW:
+        raise BadRequest(f"page: page × limit must be at most {VIEWERS_WINDOW} (pages reach the newest {VIEWERS_WINDOW} viewers)")
     stream, part = load_with_part(stream_id, caller)
     if role_of(stream, caller, part) is None:
         raise Forbidden("id: only participants of the stream can list its viewers")
@@ -440,7 +447,7 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
         item["isFollowing"] = (f"USER#{caller}", f"FOLLOWS#{user}") in found
         item["joinedAt"] = entry["joinedAt"]
         items.append(item)
-    pages = math.ceil(total / limit) if total else 0
+    pages = math.ceil(min(total, VIEWERS_WINDOW) / limit) if total else 0
     return {
         "list": items,
         "pagination": {
