@@ -19,9 +19,10 @@ How (simulated time, not wall-clock; ``python -m tests.bench.viral``, ``make ben
    for its user (``store.part_key``, ``store.uid_key`` with ``agora.uid_candidate``, the AudienceIndex shard,
    ``store.expiry_marker`` for its deadline). Viewer-list reads charge what ``participants.viewers`` reads for
    the audience at that moment (every AudienceIndex shard up to ``page × limit``; a search, the whole shard).
-   The aggregator runs every second (the mapping's 1 s batching window) in batches of 1,000 records, each a
-   consistent GetItem and an UpdateItem of the stream item (half of them assumed to lose the optimistic lock
-   once to another stream shard's batch and redo both). A (key, second) above its limit throttles every
+   The aggregator runs every second (the mapping's 1 s batching window) in batches of 1,000 records, each
+   consistent GetItems of the stream item and the newest-viewers window and one transaction writing both
+   (half of them assumed to lose the optimistic lock once to another stream shard's batch and read again).
+   A viewers page reads the window (one item, whatever the page); a search every AudienceIndex shard whole. A (key, second) above its limit throttles every
    request that touched it (each then pays an SDK retry, ``THROTTLE_RETRY_MS``).
 
 Prints the busiest key's write and read units per second, throttled requests, the p99 added latency, how
@@ -48,7 +49,6 @@ CALIBRATION_USERS = int(os.environ.get("BENCH_CALIBRATION_USERS", "120"))
 WCU_LIMIT, RCU_LIMIT = 1000, 3000
 BATCH_SIZE, BATCHING_WINDOW_S = 1000, 1.0
 THROTTLE_RETRY_MS = 50
-PAGE_LIMIT = 20
 
 # ---------------------------------------------------------------- the capacity model
 
@@ -281,6 +281,8 @@ def main() -> None:
         )["Items"]  # fmt: skip
         index_item_size = item_size(index_item[0]) if index_item else 100
         profile_size = item_size(store.serialize(store.get(store.profile_key(users[0])) or {}))
+        window = (store.get(store.window_key(stream_id)) or {}).get("entries") or ["x" * 49]
+        window_size = 30 + aggregator.WINDOW_KEEP * (sum(len(e) + 1 for e in window) // len(window))  # full, at viral scale
         monkeypatch.undo()
 
         # 2. replay: 60 simulated seconds
@@ -327,29 +329,28 @@ def main() -> None:
             # viewer-list reads: the stream item + per AudienceIndex shard what the request reads + profiles
             for n in range(READS):
                 at = t0 + timedelta(seconds=second + n / READS)
-                for page, search in ((1, False), (50, False), (1, True)):
-                    reads = [("read", "table", "stream item", 0.5)]
-                    for shard, size in enumerate(audience_per_shard):
-                        read = size if search else min(size, page * PAGE_LIMIT)
-                        reads.append(
-                            (
-                                "read",
-                                "AudienceIndex",
-                                store.audience_partition(stream_id, shard),
-                                0.5 * max(1, math.ceil(read * index_item_size / 4096)),
-                            )
-                        )
-                    reads.append(("read", "table", "the user's items", PAGE_LIMIT * 0.5 * max(1, math.ceil(profile_size / 4096))))
+                for search in (False, False, True):  # page 1, page 50 (the same window read), a search
+                    reads = [("read", "table", "stream item", 1)]  # with the caller's participant, consistent
+                    if not search:
+                        reads.append(("read", "table", store.window_key(stream_id)["pk"], 0.5 * max(1, math.ceil(window_size / 4096))))
+                    for shard, size in enumerate(audience_per_shard if search else []):
+                        units = 0.5 * max(1, math.ceil(size * index_item_size / 4096))
+                        reads.append(("read", "AudienceIndex", store.audience_partition(stream_id, shard), units))
+                    reads.append(("read", "table", "the user's items", 20 * 0.5 * max(1, math.ceil(profile_size / 4096))))
                     charge(reads, f"{0xF0000000 + n:024x}", at)
             # the aggregator: the records written this second, counted after the batching window
             records_now = JOINS_PER_SECOND + min(LEAVES, len(joined))
             batches = math.ceil(records_now / BATCH_SIZE)
             get_units = max(1, math.ceil(meta_size / 4096))
             put_units = max(1, math.ceil(meta_size / 1024))
+            window_pk = store.window_key(stream_id)["pk"]
             for batch in range(batches):
                 redo = 2 if batch % 2 else 1  # half the batches lose the optimistic lock once
                 usage[("read", "table", store.stream_key(stream_id)["pk"], second + 1)] += get_units * redo
-                usage[("write", "table", store.stream_key(stream_id)["pk"], second + 1)] += put_units * redo
+                usage[("read", "table", window_pk, second + 1)] += max(1, math.ceil(window_size / 4096)) * redo
+                # one transaction (doubled): the counters, and the window when viewers came or went
+                usage[("write", "table", store.stream_key(stream_id)["pk"], second + 1)] += 2 * put_units
+                usage[("write", "table", window_pk, second + 1)] += 2 * max(1, math.ceil(window_size / 1024))
                 counted_at = second + BATCHING_WINDOW_S + batch_seconds * (batch + 1) * redo
                 settle_lags.append(counted_at - second)
         throttled_keys = {k for k, units in usage.items() if units > (WCU_LIMIT if k[0] == "write" else RCU_LIMIT)}
@@ -376,15 +377,17 @@ def main() -> None:
         for kind, where, role, units in sorted(join_cost):
             print(f"  {kind:5} {where:14} {role:24} {units:g}")
         print(f"a leave: {leave_w:g} WCU; a repeat join: {sum(u for k, *_, u in repeat_cost if k == 'write'):g} WCU; "
-              f"the stream item is {meta_size} bytes; an AudienceIndex entry {index_item_size} bytes")  # fmt: skip
+              f"the stream item is {meta_size} bytes, the full viewers window {window_size}; an AudienceIndex entry {index_item_size} bytes")  # fmt: skip
         print(f"replay: {SECONDS} s x {JOINS_PER_SECOND} joins/s, {LEAVES} leaves/s, {REJOINS} repeat joins/s, "
               f"{READS}/s each of viewers page 1, page 50 and search; final audience {len(joined)}")  # fmt: skip
         print(f"busiest key, writes: {max_w:g} WCU/s ({w_key})")
         print(f"busiest key, reads:  {max_r:g} RCU/s ({r_key})")
         print(f"throttled requests: {throttled} of {len(touched)}; p99 added latency {p99} ms")
         print(f"counts settle: batching window {BATCHING_WINDOW_S:g} s + {batch_seconds:.2f} s a {BATCH_SIZE}-record batch (moto) -> {settle:.1f} s")
-        per_1000_w = 1000 * join_w + 1000 / BATCH_SIZE * aggregate_w
-        per_1000_r = 1000 * join_r + 1000 / BATCH_SIZE * aggregate_r
+        batch_w = 2 * (math.ceil(meta_size / 1024) + math.ceil(window_size / 1024))  # a full batch's transaction at viral scale
+        batch_r = math.ceil(meta_size / 4096) + math.ceil(window_size / 4096)
+        per_1000_w = 1000 * join_w + 1000 / BATCH_SIZE * max(aggregate_w, batch_w)
+        per_1000_r = 1000 * join_r + 1000 / BATCH_SIZE * max(aggregate_r, batch_r)
         print(f"cost per 1,000 joins: {per_1000_w:g} write units, {per_1000_r:g} read units (requests + aggregator)")
         print(f"viral: max WCU/s per key {math.ceil(max_w)}, max RCU/s per key {math.ceil(max_r)}, throttled {throttled}, settle {settle:.1f} s")
         if not settled_ok:

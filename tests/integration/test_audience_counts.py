@@ -112,16 +112,17 @@ def test_a_failure_half_way_loses_nothing(api, aws, monkeypatch):
     join(api, first, VIEWERS[0])
     join(api, second, VIEWERS[1])
     join(api, second, VIEWERS[2])
-    real = store.update_if
+    real = store.write
     failures = []
 
-    def throttled_once(key, *args, **kwargs):
-        if key == store.stream_key(second["id"]) and not failures:
+    def throttled_once(items, *args, **kwargs):
+        key = store.serialize(store.stream_key(second["id"]))
+        if any(next(iter(i.values())).get("Key") == key for i in items) and not failures:
             failures.append(key)
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem")
-        return real(key, *args, **kwargs)
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "TransactWriteItems")
+        return real(items, *args, **kwargs)
 
-    monkeypatch.setattr(store, "update_if", throttled_once)
+    monkeypatch.setattr(store, "write", throttled_once)
     mapping = aws.mapping("AudienceCountsFunction")
     mapping.drain()
     assert failures and mapping.stats.retries + mapping.stats.bisections >= 1

@@ -37,6 +37,8 @@ from livestream import store
 from livestream.clock import parse_iso
 
 MARKS = "aggMarks"
+WINDOW = 1000  # the viewers list pages through the newest 1,000
+WINDOW_KEEP = 1100  # kept, so that a few leaves of windowed viewers do not each need a refill
 VERSION = "aggVersion"
 LOCK_ATTEMPTS = 8
 
@@ -51,6 +53,7 @@ class Change:
 
     stream_id: str
     partition: str  # ``P<n>``: the participant partition whose records arrive in order
+    user: str
     sequence: int
     delta: int  # +1 started watching, -1 stopped, 0 neither
     first: bool  # started watching for the first time (cumulative +1)
@@ -71,7 +74,8 @@ def change_of(record: dict[str, Any]) -> Optional[Change]:
     first = now and not was and bool(new.get("everWatched")) and not old.get("everWatched")
     at = float(ddb.get("ApproximateCreationDateTime") or 0)
     joined_at = new.get("joinedAt") if now and not was else None
-    return Change(store.stream_id_of(pk), pk.rsplit("#", 1)[1], int(ddb["SequenceNumber"]), int(now) - int(was), first, at, joined_at)
+    user = sk.removeprefix("PART#")
+    return Change(store.stream_id_of(pk), pk.rsplit("#", 1)[1], user, int(ddb["SequenceNumber"]), int(now) - int(was), first, at, joined_at)
 
 
 def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -111,22 +115,34 @@ def _apply_stream(stream_id: str, changes: list[Change]) -> dict[str, int]:
         for change in fresh:
             marks[change.partition] = str(change.sequence)
         version = item.get(VERSION)
-        written = store.update_if(
-            store.stream_key(stream_id),
-            f"SET audienceCount = :current, peakAudience = :peak, cumulativeAudience = :cumulative, {MARKS} = :marks, {VERSION} = :next",
-            "#status = :status AND " + (f"{VERSION} = :version" if version is not None else f"attribute_not_exists({VERSION})"),
-            {
-                ":current": current,
-                ":peak": peak,
-                ":cumulative": cumulative,
-                ":marks": marks,
-                ":next": int(version or 0) + 1,
-                ":status": item["status"],
-                **({":version": version} if version is not None else {}),
-            },
-            ExpressionAttributeNames={"#status": "status"},
-        )
-        if written is not None:
+        counters = {
+            "Update": {
+                "TableName": store.table(),
+                "Key": store.serialize(store.stream_key(stream_id)),
+                "UpdateExpression": (
+                    f"SET audienceCount = :current, peakAudience = :peak, cumulativeAudience = :cumulative, {MARKS} = :marks, {VERSION} = :next"
+                ),
+                "ConditionExpression": "#status = :status AND "
+                + (f"{VERSION} = :version" if version is not None else f"attribute_not_exists({VERSION})"),
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": store.values(
+                    {
+                        ":current": current,
+                        ":peak": peak,
+                        ":cumulative": cumulative,
+                        ":marks": marks,
+                        ":next": int(version or 0) + 1,
+                        ":status": item["status"],
+                        **({":version": version} if version is not None else {}),
+                    }
+                ),
+            }
+        }
+        writes = [counters]
+        if any(c.delta for c in counted):
+            entries = _window(stream_id, counted, current)
+            writes.append({"Put": {"TableName": store.table(), "Item": store.serialize({**store.window_key(stream_id), "entries": entries})}})
+        if not store.write(writes):
             return {"counted": len(counted), "ignored": len(fresh) - len(counted), "duplicates": len(changes) - len(fresh)}
     raise Contended(f"stream {stream_id}: counters changed {LOCK_ATTEMPTS} times while counting a batch")
 
@@ -140,3 +156,28 @@ def _while_live(change: Change, item: dict[str, Any]) -> bool:
         return bool(change.joined_at) and str(change.joined_at) <= ended
     ended_at = parse_iso(ended)
     return ended_at is not None and change.at <= int(ended_at.timestamp())
+
+
+def _window(stream_id: str, counted: list[Change], current: int) -> list[str]:
+    """The newest viewers (``<joinedAt>#<user>``, newest first) after ``counted``: joins go in, leaves go
+    out, at most WINDOW_KEEP; when leaves leave it short of min(WINDOW, audience), it is refilled with the
+    next newest from the AudienceIndex shards (each read newest first below the window, ``Limit`` the gap)."""
+    window = (store.get(store.window_key(stream_id)) or {}).get("entries") or []
+    gone = {c.user for c in counted if c.delta}
+    entries = {e for e in window if e.partition("#")[2] not in gone}
+    entries |= {f"{c.joined_at}#{c.user}" for c in _last_per_user(counted) if c.delta > 0 and c.joined_at}
+    ordered = sorted(entries, reverse=True)[:WINDOW_KEEP]
+    wanted = min(WINDOW, current) - len(ordered)
+    if wanted > 0 and current > len(ordered):
+        below = ordered[-1] if ordered else None
+        have = {e.partition("#")[2] for e in ordered}
+        found: list[str] = []
+        for partition in store.audience_partitions(stream_id):
+            found += store.audience_entries(partition, below, wanted)
+        ordered += sorted((e for e in set(found) if e.partition("#")[2] not in have), reverse=True)[:wanted]
+    return ordered
+
+
+def _last_per_user(changes: list[Change]) -> list[Change]:
+    """Each user's last change of the batch (a join then a leave leaves them out)."""
+    return list({c.user: c for c in changes if c.delta}.values())

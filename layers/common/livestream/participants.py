@@ -27,7 +27,8 @@ Round trips (DynamoDB):
   leave      1 BatchGetItem + at most 1 UpdateItem
   renew      1 BatchGetItem (+1 UpdateItem pushing a viewer's deadline)
   settle     1 UpdateItem (1 TransactWriteItems with the notice's deduplication item)
-  viewers    see :mod:`livestream.audience`
+  viewers    1 BatchGetItem (stream, caller) + 1 GetItem (the newest-viewers window, eventually consistent)
+             + 1 BatchGetItem per 100 keys (profiles, follows); a search: a Query of every AudienceIndex shard
 """
 
 from __future__ import annotations
@@ -428,10 +429,12 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
     if total_audience == 0:
         entries, total = [], 0
     elif search:
-        matches = _audience(stream_id, None, fold(search.strip()))
+        matches = _audience(stream_id, fold(search.strip()))
         entries, total = matches[(page - 1) * limit : page * limit], len(matches)
-    else:
-        entries, total = _audience(stream_id, page * limit, None)[(page - 1) * limit :], total_audience
+    else:  # the newest viewers' window, kept by the aggregator: one read whatever the audience
+        window = (store.get(store.window_key(stream_id), consistent=False) or {}).get("entries") or []
+        entries = [dict(zip(("joinedAt", "userId"), e.split("#", 1), strict=True)) for e in window[(page - 1) * limit : page * limit]]
+        total = total_audience
     users = [entry["userId"] for entry in entries]
     keys = [store.profile_key(u) for u in users] + [store.follow_key(caller, u) for u in users]
     found = {(i["pk"], i["sk"]): i for i in store.batch_get(keys)}
@@ -462,35 +465,27 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
     }
 
 
-def _audience(stream_id: str, wanted: Optional[int], search: Optional[str]) -> list[dict[str, Any]]:
-    """Current audience newest first: the first ``wanted`` entries, or every entry matching ``search``
-    (each AudienceIndex shard read newest first, merged)."""
+def _audience(stream_id: str, search: str) -> list[dict[str, Any]]:
+    """Every current viewer matching ``search``, newest first (each AudienceIndex shard read whole, filtered,
+    merged: see docs/architecture.md, Known limits)."""
     entries: list[dict[str, Any]] = []
     for partition in store.audience_partitions(stream_id):
         query: dict[str, Any] = {
             "TableName": store.table(),
             "IndexName": "AudienceIndex",
             "KeyConditionExpression": "audiencePk = :pk",
-            "ExpressionAttributeValues": store.values({":pk": partition}),
+            "FilterExpression": "contains(searchText, :q)",
+            "ExpressionAttributeValues": store.values({":pk": partition, ":q": search}),
             "ScanIndexForward": False,
         }
-        if search:
-            query["FilterExpression"] = "contains(searchText, :q)"
-            query["ExpressionAttributeValues"] = store.values({":pk": partition, ":q": search})
-        elif wanted is not None:
-            query["Limit"] = wanted
-        found = 0
         while True:
             response = store.client().query(**query)
             for raw in response.get("Items", []):
                 item = store.deserialize(raw) or {}
                 joined_at, _, user = item["audienceSk"].partition("#")
                 entries.append({"userId": user, "joinedAt": joined_at, "sort": item["audienceSk"]})
-                found += 1
-            if (wanted is not None and not search and found >= wanted) or "LastEvaluatedKey" not in response:
+            if "LastEvaluatedKey" not in response:
                 break
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            if wanted is not None and not search:
-                query["Limit"] = wanted - found
     entries.sort(key=lambda e: e["sort"], reverse=True)
-    return entries[:wanted] if wanted is not None and not search else entries
+    return entries

@@ -7,6 +7,7 @@ One table holds every entity (keys below); its indexes serve the access patterns
   STREAM#<id>         MEMBER#<userId>     creator / broadcaster / guest membership (MemberIndex)
   STREAM#<id>#P<n>    PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
                                           (n = shard of the user, see :func:`audience_shard`)
+  STREAM#<id>#W       VIEWERS             the newest viewers, newest first (``<joinedAt>#<userId>``; the aggregator's)
   STREAM#<id>#P<n>    ACCESS#<userId>     a paid-access grant (n = shard of the user)
   STREAM#<id>#P<n>    UID#<uid>           uid uniqueness guard (which user holds the uid; n = shard of the uid)
   STREAM#<id>         REMINDER#<userId>   a user's reminder (present = on)
@@ -105,6 +106,11 @@ def uid_key(stream_id: str, uid: int) -> dict[str, str]:
 def audience_partition(stream_id: str, shard: int) -> str:
     """AudienceIndex partition key of the stream's viewers in ``shard``."""
     return f"AUDIENCE#{stream_id}#{shard}"
+
+
+def window_key(stream_id: str) -> dict[str, str]:
+    """The stream's newest-viewers window (kept by the aggregator): a key of its own, off the stream item's."""
+    return {"pk": f"STREAM#{stream_id}#W", "sk": "VIEWERS"}
 
 
 def audience_partitions(stream_id: str) -> list[str]:
@@ -208,6 +214,24 @@ def update_if(key: dict[str, str], update: str, condition: str, params: Optional
         return _client.update_item(**request)
     except _client.exceptions.ConditionalCheckFailedException:
         return None
+
+
+def audience_entries(partition: str, below: Optional[str], limit: int) -> list[str]:
+    """Up to ``limit`` AudienceIndex sort keys (``<joinedAt>#<user>``) of one shard, newest first, older
+    than ``below`` when given (one bounded Query)."""
+    condition, params = "audiencePk = :pk", {":pk": partition}
+    if below:
+        condition += " AND audienceSk < :below"
+        params[":below"] = below
+    response = _client.query(
+        TableName=table(),
+        IndexName="AudienceIndex",
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values(params),
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [(deserialize(item) or {})["audienceSk"] for item in response.get("Items", [])]
 
 
 CONFLICT_RETRIES = 5
