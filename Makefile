@@ -93,10 +93,12 @@ smoke: venv
 lock:
 	$(MAKE) -C layers/common lock
 
-## make bench: cold import of every function, and the dispatch of 10,000 reminders
+## make bench: cold import of every function, the dispatch of 10,000 reminders, and the items a viewers
+## request reads at 1,000 and 100,000 viewers
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch
+	$(PY) -m tests.bench.viewer_reads
 
 ## make bench-viral: one stream taking 2,000 joins/s for 60 s (plus leaves and viewer reads) against
 ## DynamoDB's per-key limits, in simulated time (about a minute and a half)
