@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench bench-local openapi browser
+.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench bench-local bench-viral openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -99,10 +99,17 @@ smoke: venv
 lock:
 	$(MAKE) -C layers/common lock
 
-## make bench: cold import of every function, and the dispatch of 1,000 reminders
+## make bench: cold import of every function, the dispatch of 1,000 reminders, and the items a viewers
+## request reads at 1,000 and 100,000 viewers
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch
+	$(PY) -m tests.bench.viewer_reads
+
+## make bench-viral: one stream taking 2,000 joins/s for 60 s (plus leaves and viewer reads) against
+## DynamoDB's per-key limits, in simulated time (about a minute and a half)
+bench-viral: venv
+	$(PY) -m tests.bench.viral
 
 ## make bench-local: 10,000 viewers join one stream over HTTP against the local stack (memory, join latency, stop time)
 bench-local: venv

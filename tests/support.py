@@ -228,6 +228,18 @@ class AwsResources:
     def table(self) -> str:
         return self.names["MainTable"]
 
+    def mapping(self, function: str) -> Any:
+        """The emulated event source mapping of ``function``'s DynamoDB stream event (created once)."""
+        cache = self.__dict__.setdefault("_mappings", {})
+        if function not in cache:
+            from local.streams import stream_mappings
+
+            sqs = boto3.client("sqs")
+            urls = {q: sqs.get_queue_url(QueueName=self.names[q])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
+            for found in stream_mappings(template(), resolved_names(self.names, urls), invoke_function, boto3.client, retry_delay=0):
+                cache.setdefault(found.function, found)
+        return cache[function]
+
     def reminder_messages(self) -> list[dict[str, Any]]:
         """Every message on the reminder queue (received once, then deleted)."""
         sqs = boto3.client("sqs")
@@ -334,6 +346,11 @@ class Api:
 
     def delete(self, path: str, **kw: Any) -> Reply:
         return self.request("DELETE", path, **kw)
+
+    def settle(self) -> int:
+        """Let the audience counters catch up: drain the AudienceCountsFunction's stream mapping (as the
+        deployed mapping does within seconds). Answers the records it consumed."""
+        return self.aws.mapping("AudienceCountsFunction").drain()
 
     # ---- domain shortcuts
 

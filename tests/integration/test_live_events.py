@@ -54,6 +54,7 @@ def world(api):
         api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": made["Alice Morning Live"]["id"]}, user=viewer)
     api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": made["Bob Duo Show"]["id"]}, user=VIEWERS[3])
     api.post("/api/v1/live-stream/join-as-broadcaster", json_body={"liveStreamId": made["Bob Duo Show"]["id"]}, user=CAROL)
+    api.settle()  # the audience counters have caught up
     return {name: s["id"] for name, s in made.items()}
 
 
@@ -215,4 +216,5 @@ def test_reads_stop_at_the_budget(api, world, monkeypatch):
     assert ids(follow) == [] and follow.json["next"] is not None
     last = events(api, limit=5, next=follow.json["next"])
     assert ids(last) == [world["Alice Morning Live"]]
+    api.settle()
     assert store.get(store.stream_key(world["Alice Morning Live"]))["audienceCount"] == 3

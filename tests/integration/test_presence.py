@@ -72,12 +72,14 @@ def join_audience(api, stream, who=VIEWER) -> int:
     return reply.data["agora"]["uid"]
 
 
-def counts(stream) -> tuple[int, int, int]:
+def counts(api, stream) -> tuple[int, int, int]:
+    api.settle()  # the aggregator has counted every change so far
     item = store.get(store.stream_key(stream["id"]))
     return int(item.get("audienceCount", 0)), int(item.get("peakAudience", 0)), int(item.get("cumulativeAudience", 0))
 
 
 def viewer_ids(api, stream) -> list[str]:
+    api.settle()
     reply = api.get(f"/api/v1/live-stream/{stream['id']}/viewers", user=HOST)
     assert reply.status == 200, reply.json
     assert reply.data["participantAudienceTotal"] == reply.data["pagination"]["totalItems"]
@@ -105,7 +107,7 @@ def test_a_missing_or_wrong_signature_is_401_and_changes_nothing(api, live, sign
     reply = deliver(api, notification(106, live["channelName"], uid, 5), signature=signature)
     assert reply.status == 401 and reply.errors[0] == "Authentication required"
     assert reply.errors[1].startswith("Agora-Signature-V2:")
-    assert viewer_ids(api, live) == [VIEWER] and counts(live) == (1, 1, 1)
+    assert viewer_ids(api, live) == [VIEWER] and counts(api, live) == (1, 1, 1)
 
 
 def test_the_signature_covers_the_raw_bytes(api, live):
@@ -127,7 +129,7 @@ def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(api, live):
     assert event["isBase64Encoded"] is True and event["body"] == base64.b64encode(raw).decode()
     result = invoke("AgoraWebhookFunction", event)  # its own environment and policy
     assert result["statusCode"] == 200, result
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 1, 1)
 
 
 # ---------------------------------------------------------------- bodies
@@ -165,7 +167,7 @@ def test_garbage_with_a_valid_signature_is_400_naming_the_field(api, live, body,
     reply = deliver(api, body)
     assert reply.status == 400 and reply.errors[0] == "Validation failed", reply.json
     assert any(e.startswith(detail) for e in reply.errors[1:]), reply.errors
-    assert counts(live) == (1, 1, 1)
+    assert counts(api, live) == (1, 1, 1)
 
 
 def test_unknown_channels_uids_and_event_types_are_acknowledged_and_ignored(api, live):
@@ -182,7 +184,7 @@ def test_unknown_channels_uids_and_event_types_are_acknowledged_and_ignored(api,
         reply = deliver(api, body)
         assert reply.status == 200 and reply.json["isSuccess"] is True
         assert reply.data["outcome"] == "ignored", reply.data
-    assert viewer_ids(api, live) == [VIEWER] and counts(live) == (1, 1, 1)
+    assert viewer_ids(api, live) == [VIEWER] and counts(api, live) == (1, 1, 1)
 
 
 # ---------------------------------------------------------------- applying events
@@ -191,10 +193,10 @@ def test_unknown_channels_uids_and_event_types_are_acknowledged_and_ignored(api,
 def test_an_audience_leave_event_removes_the_viewer_as_leave_would(api, live):
     uid = join_audience(api, live)
     join_audience(api, live, OTHER)
-    assert sorted(viewer_ids(api, live)) == sorted([VIEWER, OTHER]) and counts(live) == (2, 2, 2)
+    assert sorted(viewer_ids(api, live)) == sorted([VIEWER, OTHER]) and counts(api, live) == (2, 2, 2)
     reply = deliver(api, notification(106, live["channelName"], uid, 1625051035390))
     assert reply.status == 200 and reply.data["outcome"] == "applied" and reply.data["userId"] == VIEWER
-    assert viewer_ids(api, live) == [OTHER] and counts(live) == (1, 2, 2)
+    assert viewer_ids(api, live) == [OTHER] and counts(api, live) == (1, 2, 2)
     part = store.get(store.part_key(live["id"], VIEWER))
     assert part["watching"] is False and "expPk" not in part and part["lastClientSeq"] == 1625051035390
     # the viewer's own leave afterwards is the no-op it is for anyone not watching
@@ -211,7 +213,7 @@ def test_duplicates_have_one_effect(api, live):
     # the same noticeId applies once even if its payload were to differ
     rejoin = {**notification(105, live["channelName"], uid, 30), "noticeId": leave["noticeId"]}
     assert deliver(api, rejoin).data["outcome"] == "duplicate"
-    assert counts(live) == (0, 1, 1) and viewer_ids(api, live) == []
+    assert counts(api, live) == (0, 1, 1) and viewer_ids(api, live) == []
 
 
 def test_a_late_join_never_undoes_a_newer_leave(api, live):
@@ -220,10 +222,10 @@ def test_a_late_join_never_undoes_a_newer_leave(api, live):
     join_event, leave_event = notification(105, live["channelName"], uid, 10, ts=now), notification(106, live["channelName"], uid, 11, ts=now + 1)
     assert deliver(api, leave_event).data["outcome"] == "applied"
     assert deliver(api, join_event).data["outcome"] == "stale"
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 1, 1)
     # a newer join brings them back, counted again but not as a new distinct viewer
     assert deliver(api, notification(105, live["channelName"], uid, 12, ts=now + 2)).data["outcome"] == "applied"
-    assert viewer_ids(api, live) == [VIEWER] and counts(live) == (1, 1, 1)
+    assert viewer_ids(api, live) == [VIEWER] and counts(api, live) == (1, 1, 1)
 
 
 def test_an_event_older_than_the_last_join_through_the_api_is_stale(api, live):
@@ -241,7 +243,7 @@ def test_a_join_event_confirms_a_viewer_and_pushes_the_deadline(api, live, monke
     reply = deliver(api, notification(105, live["channelName"], uid, 7, ts=int(later.timestamp())))
     assert reply.data["outcome"] == "applied"
     after = store.get(store.part_key(live["id"], VIEWER))["presenceDeadline"]
-    assert after > before and counts(live) == (1, 1, 1)
+    assert after > before and counts(api, live) == (1, 1, 1)
 
 
 def test_role_changes_move_a_guest_between_stage_and_audience(api, live):
@@ -251,11 +253,11 @@ def test_role_changes_move_a_guest_between_stage_and_audience(api, live):
     assert reply.data["outcome"] == "applied"
     part = store.get(store.part_key(live["id"], GUEST))
     assert part["watching"] is True and part["streaming"] is False
-    assert viewer_ids(api, live) == [GUEST] and counts(live) == (1, 1, 1)
+    assert viewer_ids(api, live) == [GUEST] and counts(api, live) == (1, 1, 1)
     assert deliver(api, notification(111, live["channelName"], guest_uid, 2, ts=ts)).data["outcome"] == "applied"  # back on stage
     part = store.get(store.part_key(live["id"], GUEST))
     assert part["watching"] is False and part["streaming"] is True
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 1, 1)
     assert deliver(api, notification(104, live["channelName"], guest_uid, 3, ts=ts)).data["outcome"] == "applied"
     assert store.get(store.part_key(live["id"], GUEST))["streaming"] is False
 
@@ -265,7 +267,7 @@ def test_a_viewer_switching_to_broadcaster_is_not_a_publisher_but_is_no_longer_a
     assert deliver(api, notification(111, live["channelName"], uid, 1)).data["outcome"] == "applied"
     part = store.get(store.part_key(live["id"], VIEWER))
     assert part["watching"] is False and not part.get("streaming")
-    assert counts(live) == (0, 1, 1)
+    assert counts(api, live) == (0, 1, 1)
 
 
 def test_channel_destroyed_removes_everyone_but_those_who_came_back_after(api, live, monkeypatch):
@@ -280,10 +282,10 @@ def test_channel_destroyed_removes_everyone_but_those_who_came_back_after(api, l
     destroy = notification(102, live["channelName"], ts=destroyed_at)
     reply = deliver(api, destroy)
     assert reply.status == 200 and reply.data["outcome"] == "applied" and reply.data["left"] == 2
-    assert viewer_ids(api, live) == [OTHER] and counts(live) == (1, 2, 2)
+    assert viewer_ids(api, live) == [OTHER] and counts(api, live) == (1, 2, 2)
     assert store.get(store.part_key(live["id"], HOST))["streaming"] is False
     assert deliver(api, destroy).data["outcome"] == "duplicate"
-    assert counts(live) == (1, 2, 2)
+    assert counts(api, live) == (1, 2, 2)
 
 
 def test_events_on_an_ended_stream_do_not_make_viewers(api, live):
@@ -292,7 +294,7 @@ def test_events_on_an_ended_stream_do_not_make_viewers(api, live):
     assert api.post(f"/api/v1/live-stream/{live['id']}/end", user=HOST).status == 200
     assert deliver(api, notification(105, live["channelName"], uid, 2)).data["outcome"] == "applied"
     assert store.get(store.part_key(live["id"], VIEWER))["watching"] is False
-    assert counts(live) == (0, 1, 1)
+    assert counts(api, live) == (0, 1, 1)
 
 
 # ---------------------------------------------------------------- the sweep (injected clock)
@@ -307,7 +309,7 @@ def test_a_viewer_past_the_deadline_is_dropped_as_a_leave_would(api, live):
     assert sorted(viewer_ids(api, live)) == sorted([VIEWER, OTHER])
     result = presence.sweep(at=deadline + timedelta(seconds=60))
     assert result["removed"] == 2 and result["expired"] == 2
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 2, 2)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 2, 2)
     assert presence.sweep(at=deadline + timedelta(seconds=120))["expired"] == 0  # gone from the index
 
 
@@ -323,7 +325,7 @@ def test_renewing_tokens_pushes_the_deadline(api, live, monkeypatch):
     assert presence.sweep(at=first_deadline + timedelta(minutes=2))["removed"] == 1  # OTHER only
     assert viewer_ids(api, live) == [VIEWER]
     assert presence.sweep(at=renewed_at + timedelta(seconds=3900 + 120))["removed"] == 1
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 2, 2)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 2, 2)
 
 
 def test_joining_again_pushes_the_deadline_and_a_left_viewer_is_not_swept(api, live, monkeypatch):
@@ -336,7 +338,7 @@ def test_joining_again_pushes_the_deadline_and_a_left_viewer_is_not_swept(api, l
     monkeypatch.undo()
     result = presence.sweep(at=t0 + timedelta(seconds=3900 + 120))
     assert result == {**result, "removed": 0, "expired": 0}
-    assert viewer_ids(api, live) == [VIEWER] and counts(live) == (1, 2, 2)
+    assert viewer_ids(api, live) == [VIEWER] and counts(api, live) == (1, 2, 2)
 
 
 def test_the_sweep_reads_only_expired_entries(api, live, monkeypatch):
@@ -375,7 +377,7 @@ def test_a_join_through_the_api_starts_a_new_client_session(api, live, monkeypat
     assert deliver(api, notification(106, live["channelName"], uid, 9_000, ts=now)).data["outcome"] == "stale"  # the old session
     assert viewer_ids(api, live) == [VIEWER]
     assert deliver(api, notification(106, live["channelName"], uid, 12, ts=int(later.timestamp()) + 5)).data["outcome"] == "applied"
-    assert viewer_ids(api, live) == [] and counts(live) == (0, 1, 1)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 1, 1)
 
 
 def test_an_unreadable_secret_is_503_and_changes_nothing(api, live, monkeypatch):

@@ -29,6 +29,7 @@ def live(api):
 
 
 def viewers(api, stream, who=HOST, **query):
+    api.settle()  # the joins and leaves so far have been counted
     return api.get(f"/api/v1/live-stream/{stream['id']}/viewers", user=who, query=query or None)
 
 
@@ -123,23 +124,56 @@ def test_bad_paging_is_400(api, live, query, detail):
 
 
 def test_an_ended_stream_has_no_viewers(api, live):
+    api.settle()
     api.post(f"/api/v1/live-stream/{live['id']}/end", user=HOST)
     data = viewers(api, live).data
     assert data["list"] == [] and data["participantAudienceTotal"] == 0
     assert store.get(store.stream_key(live["id"]))["peakAudience"] == 7
 
 
-def test_a_page_reads_about_limit_index_items(api, live, monkeypatch):
-    """Without search, page 1 reads `limit` audience entries, not the whole audience."""
+def test_a_page_reads_the_window_not_the_audience(api, live, monkeypatch):
+    """Without search, a page is one read of the newest-viewers window the aggregator keeps: no index query."""
     calls = []
     client = store.client()
     real = client.query
 
     def counting(**kwargs):
-        response = real(**kwargs)
-        calls.append((kwargs.get("Limit"), len(response["Items"])))
-        return response
+        calls.append(kwargs)
+        return real(**kwargs)
 
+    api.settle()
     monkeypatch.setattr(client, "query", counting)
-    viewers(api, live, limit=2)
-    assert calls == [(2, 2)]
+    data = api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"limit": 2, "page": 2}).data
+    assert calls == [] and [v["_id"] for v in data["list"]] == [VIEWERS[4], VIEWERS[3]]
+
+
+def test_the_window_is_refilled_when_its_viewers_leave(api, live, monkeypatch):
+    from livestream import aggregator
+
+    monkeypatch.setattr(aggregator, "WINDOW", 3)
+    monkeypatch.setattr(aggregator, "WINDOW_KEEP", 3)
+    for who in VIEWERS[:3]:  # a join moves the window: it holds the newest three
+        api.post(f"/api/v1/live-stream/{live['id']}/leave", user=who)
+        api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": live["id"]}, user=who)
+    api.settle()
+    assert [e.split("#")[1] for e in store.get(store.window_key(live["id"]))["entries"]] == VIEWERS[2::-1]
+    for who in VIEWERS[:3]:
+        api.post(f"/api/v1/live-stream/{live['id']}/leave", user=who)
+    api.settle()
+    # the window emptied; refilled from the AudienceIndex with the next newest
+    assert [e.split("#")[1] for e in store.get(store.window_key(live["id"]))["entries"]] == [VIEWERS[6], VIEWERS[5], VIEWERS[4]]
+    data = viewers(api, live, limit=3).data
+    assert [v["_id"] for v in data["list"]] == [VIEWERS[6], VIEWERS[5], VIEWERS[4]] and data["pagination"]["totalItems"] == 4
+
+
+def test_pages_reach_the_newest_thousand_viewers(api, live, monkeypatch):
+    from livestream import participants
+
+    reply = viewers(api, live, page=11, limit=100)
+    assert reply.status == 400 and any(e.startswith("page: ") for e in reply.errors[1:])
+    assert viewers(api, live, page=10, limit=100).status == 200
+    monkeypatch.setattr(participants, "VIEWERS_WINDOW", 4)  # a window smaller than the audience of 7
+    data = viewers(api, live, limit=2).data
+    assert data["pagination"]["totalItems"] == 7 and data["pagination"]["totalPages"] == 2
+    assert viewers(api, live, page=2, limit=2).data["pagination"]["hasNextPage"] is False
+    assert viewers(api, live, page=3, limit=2).status == 400

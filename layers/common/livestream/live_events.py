@@ -197,7 +197,7 @@ def list_live_events(params: dict[str, Any], cursor_key: bytes) -> dict[str, Any
     if not descending:
         page.reverse()
     parts = {(p["pk"], p["sk"]): p for p in store.batch_get(store.part_key(s["id"], s["creatorId"]) for s in page)}
-    events = [to_live_event(s, parts.get((f"STREAM#{s['id']}", f"PART#{s['creatorId']}"))) for s in page]
+    events = [to_live_event(s, parts.get(tuple(store.part_key(s["id"], s["creatorId"]).values()))) for s in page]
 
     came_from = position is not None  # something lies behind the page, where we came from
     newest, oldest = (_sort_key(page[0]), _sort_key(page[-1])) if page else (position, position)
@@ -318,7 +318,7 @@ def _current_host_streams(user_id: str, descending: bool) -> Iterator[dict[str, 
             found[item["pk"] + item["sk"]] = item
     streams = []
     for stream_id in ids:
-        stream, part = found.get(f"STREAM#{stream_id}META"), found.get(f"STREAM#{stream_id}PART#{user_id}")
+        stream, part = found.get(f"STREAM#{stream_id}META"), found.get("".join(store.part_key(stream_id, user_id).values()))
         hosts = [stream["creatorId"], *stream.get("broadcasterIds", [])] if stream else []
         if stream and user_id in hosts and part and part.get("streaming"):
             streams.append(stream)

@@ -3,26 +3,32 @@
 A participant item (``PART#<user>``) holds the user's Agora uid in the stream (allocated once,
 guarded by a ``UID#<uid>`` item so no two users share one) and two flags: ``watching`` (in the
 audience now; indexed in AudienceIndex) and ``streaming`` (publishing as host, broadcaster or guest).
+Participants, uid guards and AudienceIndex entries live under AUDIENCE_SHARDS partition keys per stream
+(``STREAM#<id>#P<n>``, ``AUDIENCE#<id>#<n>``, see :mod:`livestream.store`), so a join burst on one stream
+spreads over them.
 
-The stream item keeps ``audienceCount`` (current), ``peakAudience`` and ``cumulativeAudience``
-(distinct users who ever watched). They change only inside the transaction that flips a
-participant's ``watching`` flag, so a double join counts once and a double leave lowers the count
-once. The peak is raised right after each join; a leave is refused by its condition while the peak
-lags the current count, so no maximum is ever lost (``peak`` is read as ``max(peak, current)``).
+Joins and leaves write no hot key: a join or leave is one conditional write of the participant (a
+transaction with the uid guard on a first join); the stream item is only read (eventually consistent)
+for its state. The counters on the stream item (``audienceCount``, ``peakAudience``,
+``cumulativeAudience``) are derived from the participants' changes by the aggregator on the table's
+stream (:mod:`livestream.aggregator`), exactly once, and settle within seconds: a participant starting
+to watch counts +1 (and +1 cumulative the first time: ``everWatched``), stopping counts −1.
 
 Presence: a viewer carries a deadline (token lifetime + PRESENCE_GRACE_SECONDS, indexed in the sparse
 ExpiryIndex) that joining, token renewal and a confirming Agora channel event push forward; the
 presence sweep (:mod:`livestream.presence`) removes viewers past it through :func:`drop_stale`.
-Agora's channel events change the same flags and counters through :func:`settle`, guarded by the participant's last applied ``clientSeq`` (and the
-time of its last join/leave through the API, ``apiAt``) in the same conditional write.
+Agora's channel events change the same flags through :func:`settle`, guarded by the participant's last
+applied ``clientSeq`` (and the time of its last join/leave through the API, ``apiAt``) in the same
+conditional write.
 
 Round trips (DynamoDB):
-  join       1 BatchGetItem (stream, participant, access, profile) + 1 TransactWriteItems
-             (+1 UpdateItem raising the peak, audience only); a repeat join of a viewer: 1 UpdateItem (deadline)
-  leave      1 BatchGetItem + at most 1 TransactWriteItems / UpdateItem
+  join       1 BatchGetItem, eventually consistent (stream, participant, access, profile) + 1 UpdateItem
+             (a first join: 1 TransactWriteItems with the uid guard); a repeat join of a viewer: 1 UpdateItem
+  leave      1 BatchGetItem + at most 1 UpdateItem
   renew      1 BatchGetItem (+1 UpdateItem pushing a viewer's deadline)
-  settle     1 TransactWriteItems (+1 UpdateItem raising the peak when a viewer starts watching)
-  viewers    1 BatchGetItem + Query pages of AudienceIndex + 1 BatchGetItem per 100 keys (profiles, follows)
+  settle     1 UpdateItem (1 TransactWriteItems with the notice's deduplication item)
+  viewers    1 BatchGetItem (stream, caller) + 1 GetItem (the newest-viewers window, eventually consistent)
+             + 1 BatchGetItem per 100 keys (profiles, follows); a search: a Query of every AudienceIndex shard
 """
 
 from __future__ import annotations
@@ -31,12 +37,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple, Optional
 
-from botocore.exceptions import ClientError
-
 from livestream import agora, clock, store
 from livestream.clock import iso, now
-from livestream.errors import Conflict, Forbidden, NotFound, retry_after
-from livestream.observability import logger
+from livestream.errors import BadRequest, Conflict, Forbidden, NotFound
 from livestream.settings import get_settings
 from livestream.slug import fold
 from livestream.streams import load_with_part, role_of, to_api
@@ -54,8 +57,14 @@ EXPIRY_ATTRIBUTES = ("expPk", "expSk", "presenceDeadline")
 
 
 def join(stream_id: str, caller: str, as_role: JoinAs) -> dict[str, Any]:
+    # eventually consistent (half the read units on the stream item every join reads); a stale
+    # participant is caught by the conditions of the write
     stream, part, access, profile = store.get_many(
-        store.stream_key(stream_id), store.part_key(stream_id, caller), store.access_key(stream_id, caller), store.profile_key(caller)
+        store.stream_key(stream_id),
+        store.part_key(stream_id, caller),
+        store.access_key(stream_id, caller),
+        store.profile_key(caller),
+        consistent=False,
     )
     if stream is None:
         raise NotFound(f"liveStreamId: no stream {stream_id}")
@@ -77,41 +86,28 @@ def join(stream_id: str, caller: str, as_role: JoinAs) -> dict[str, Any]:
 
 
 def _enter(stream: dict[str, Any], caller: str, part: Optional[dict[str, Any]], profile: Optional[dict[str, Any]], *, watching: bool) -> int:
-    """Record the participant (uid, flag, counts) and answer their uid. Idempotent."""
+    """Record the participant (uid, flag) and answer their uid. Idempotent; the aggregator counts them."""
     stream_id = stream["id"]
     if part and (part.get("watching") if watching else part.get("streaming")):
-        if watching:
-            refresh_deadline(stream_id, caller)
-        return int(part["uid"])  # already in: nothing to count twice
+        if not watching or refresh_deadline(stream_id, caller):
+            return int(part["uid"])  # already in: nothing to count twice
+        part = store.get(store.part_key(stream_id, caller))  # the read was stale: they left meanwhile
     candidate = 0  # advances only when another user holds the candidate uid
     for _ in range(UID_ATTEMPTS):
         has_uid = bool(part and "uid" in part)
         uid = int(part["uid"]) if part and has_uid else agora.uid_candidate(stream_id, caller, candidate)
         writes = [] if has_uid else [_claim_uid(stream_id, uid, caller)]
-        writes += [_part_update(stream_id, caller, uid, part, profile, watching=watching), _stream_update(stream_id, part, watching=watching)]
-        try:
-            store.transact(writes)
-        except ClientError as exc:
-            codes = store.cancellation_codes(exc)
-            if not codes:
-                raise
-            uid_taken = not has_uid and codes[0] == "ConditionalCheckFailed"
-            part_changed, stream_changed = (c == "ConditionalCheckFailed" for c in codes[-2:])
-            if stream_changed:
-                raise Conflict("liveStreamId: the stream ended meanwhile") from exc
-            if part_changed:
-                # a concurrent join of the same user got there first, with the same uid
-                part = store.get(store.part_key(stream_id, caller))
-                if part and (part.get("watching") if watching else part.get("streaming")):
-                    return int(part["uid"])
-                continue
-            if uid_taken:
-                candidate += 1
-                continue
-            raise
-        if watching:
-            _raise_peak_if_possible(stream_id)
-        return uid
+        writes.append(_part_update(stream_id, caller, uid, part, profile, watching=watching))
+        codes = store.write(writes)
+        if not codes:
+            return uid
+        if codes[-1] == "ConditionalCheckFailed":
+            # a concurrent join of the same user got there first (with the same uid), or our read was stale
+            part = store.get(store.part_key(stream_id, caller))
+            if part and (part.get("watching") if watching else part.get("streaming")):
+                return int(part["uid"])
+            continue
+        candidate += 1  # the uid guard: another user holds this uid
     raise Conflict("liveStreamId: could not allocate a uid, try again")
 
 
@@ -159,7 +155,8 @@ def _part_update(
 
 def _watch_sets(stream_id: str, user_id: str, profile: Optional[dict[str, Any]], timestamp: str) -> tuple[list[str], dict[str, Any]]:
     """What starting to watch sets on a participant: the flags, its AudienceIndex entry and its deadline."""
-    values = {":true": True, ":t": timestamp, ":apk": f"AUDIENCE#{stream_id}", ":ask": f"{timestamp}#{user_id}", ":search": _search_text(profile)}
+    partition = store.audience_partition(stream_id, store.audience_shard(user_id))
+    values = {":true": True, ":t": timestamp, ":apk": partition, ":ask": f"{timestamp}#{user_id}", ":search": _search_text(profile)}
     sets = ["watching = :true", "everWatched = :true", "joinedAt = :t", "audiencePk = :apk", "audienceSk = :ask", "searchText = :search"]
     deadline_sets, deadline_values = _deadline_sets(stream_id, user_id)
     return sets + deadline_sets, {**values, **deadline_values}
@@ -186,50 +183,6 @@ def refresh_deadline(stream_id: str, user_id: str) -> bool:
     """Push a current viewer's deadline forward (joining again, renewing tokens); ``False`` if not watching."""
     sets, values = _deadline_sets(stream_id, user_id)
     return store.update_if(store.part_key(stream_id, user_id), "SET " + ", ".join(sets), "watching = :true", {**values, ":true": True}) is not None
-
-
-def _stream_update(stream_id: str, part: Optional[dict[str, Any]], *, watching: bool) -> dict[str, Any]:
-    key = store.serialize(store.stream_key(stream_id))
-    if not watching:
-        return {
-            "ConditionCheck": {
-                "TableName": store.table(),
-                "Key": key,
-                "ConditionExpression": "#status IN (:scheduled, :active)",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": store.values({":scheduled": "scheduled", ":active": "active"}),
-            }
-        }
-    first_time = not (part and part.get("everWatched"))
-    return {
-        "Update": {
-            "TableName": store.table(),
-            "Key": key,
-            "UpdateExpression": "ADD audienceCount :one" + (", cumulativeAudience :one" if first_time else ""),
-            "ConditionExpression": "#status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": store.values({":one": 1, ":active": "active"}),
-        }
-    }
-
-
-def _raise_peak(stream_id: str) -> None:
-    """Lift the peak to the current count (a no-op when it is already there)."""
-    store.update_if(
-        store.stream_key(stream_id), "SET peakAudience = audienceCount", "attribute_not_exists(peakAudience) OR peakAudience < audienceCount"
-    )
-
-
-def _raise_peak_if_possible(stream_id: str) -> None:
-    """After a join: the join itself is recorded, so a peak write that a failing DynamoDB refuses is
-    left for later — the peak is read as ``max(peak, current)`` and a leave raises it before lowering
-    the count, so it is never lost, and the caller gets their tokens."""
-    try:
-        _raise_peak(stream_id)
-    except Exception as exc:
-        if retry_after(exc) is None:
-            raise
-        logger.warning("peak audience not raised; the next leave raises it", extra={"stream": stream_id, "error": type(exc).__name__})
 
 
 def _search_text(profile: Optional[dict[str, Any]]) -> str:
@@ -262,52 +215,23 @@ UNWATCH = "watching = :false REMOVE audiencePk, audienceSk, " + ", ".join(EXPIRY
 
 
 def _stop_watching(stream_id: str, caller: str, *, condition: str = "", values: Optional[dict[str, Any]] = None) -> bool:
-    """Stop a viewer watching and count them out; ``condition`` (with ``values``) guards the participant
-    further (the sweep: the deadline it saw has not moved). ``False`` when the participant no longer
-    qualifies (a concurrent leave did it, or the guard failed)."""
+    """Stop a viewer watching (the aggregator counts them out); ``condition`` (with ``values``) guards
+    the participant further (the sweep: the deadline it saw has not moved). ``False`` when the
+    participant no longer qualifies (a concurrent leave did it, or the guard failed)."""
     part_values = {":false": False, ":true": True, **(values or {})}
     sets = "SET apiAt = :api, " if not condition else "SET "
     if not condition:
         part_values[":api"] = _epoch()
-    writes = [
-        {
-            "Update": {
-                "TableName": store.table(),
-                "Key": store.serialize(store.part_key(stream_id, caller)),
-                "UpdateExpression": sets + UNWATCH,
-                "ConditionExpression": "watching = :true" + (f" AND ({condition})" if condition else ""),
-                "ExpressionAttributeValues": store.values(part_values),
-            }
-        },
-        _unwatch_stream_update(stream_id),
-    ]
-    for _ in range(3):
-        try:
-            store.transact(writes)
-            return True
-        except ClientError as exc:
-            codes = store.cancellation_codes(exc)
-            if codes[:1] == ["ConditionalCheckFailed"]:
-                return False  # a concurrent leave already did it
-            if codes[1:2] == ["ConditionalCheckFailed"]:
-                _raise_peak(stream_id)
-                continue
-            raise
-    raise Conflict("liveStreamId: the audience is changing too fast, try again")
-
-
-def _unwatch_stream_update(stream_id: str, extra_condition: str = "", values: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    return {
+    update = {
         "Update": {
             "TableName": store.table(),
-            "Key": store.serialize(store.stream_key(stream_id)),
-            "UpdateExpression": "ADD audienceCount :minus",
-            # the count only goes down once the peak has seen it
-            "ConditionExpression": "peakAudience >= audienceCount" + extra_condition,
-            "ExpressionAttributeValues": store.values({":minus": -1, **(values or {})}),
-            **({"ExpressionAttributeNames": {"#status": "status"}} if "#status" in extra_condition else {}),
+            "Key": store.serialize(store.part_key(stream_id, caller)),
+            "UpdateExpression": sets + UNWATCH,
+            "ConditionExpression": "watching = :true" + (f" AND ({condition})" if condition else ""),
+            "ExpressionAttributeValues": store.values(part_values),
         }
     }
+    return not store.write([update])
 
 
 # ---------------------------------------------------------------- presence (Agora channel events, the sweep)
@@ -339,7 +263,7 @@ def settle(
     streaming: Optional[bool],
     guard: Guard,
 ) -> str:
-    """Bring a participant to what a channel event reports (``None``: unchanged), with the same counters
+    """Bring a participant to what a channel event reports (``None``: unchanged), with the same effect
     and rules as joining and leaving: one starts watching only a live stream, only listed publishers
     stream, a viewer still watching is confirmed (deadline pushed). ``"applied"``, ``"duplicate"``
     (notification already applied) or ``"stale"`` (older than what the participant already reflects)."""
@@ -356,35 +280,17 @@ def settle(
             watch = False  # nobody starts watching a stream that is not live
         if publish and not was_streaming and (listed not in PUBLISHERS or stream["status"] in ENDED):
             publish = False  # only listed publishers stream, and only until the end
-        starts_streaming = publish and not was_streaming
         writes = [_settle_part(stream_id, user_id, part, profile, (was_watching, watch), (was_streaming, publish), guard)]
-        stream_write = _settle_stream(stream_id, part, was_watching, watch, starts_streaming)
-        if stream_write:
-            writes.append(stream_write)
         if guard.notice_id:
             writes.append(_notice_put(guard.notice_id))
-        try:
-            store.transact(writes)
-        except ClientError as exc:
-            codes = store.cancellation_codes(exc)
-            if not codes:
-                raise
-            if guard.notice_id and codes[-1] == "ConditionalCheckFailed":
-                return "duplicate"
-            if codes[0] == "ConditionalCheckFailed":
-                part = store.get(store.part_key(stream_id, user_id)) or {}
-                if "uid" not in part:
-                    return "stale"
-                continue
-            if stream_write and codes[1] == "ConditionalCheckFailed":
-                if was_watching and not watch:
-                    _raise_peak(stream_id)  # the count only goes down once the peak has seen it
-                stream = store.get(store.stream_key(stream_id)) or stream
-                continue
-            raise
-        if watch and not was_watching:
-            _raise_peak(stream_id)
-        return "applied"
+        codes = store.write(writes)
+        if not codes:
+            return "applied"
+        if guard.notice_id and codes[-1] == "ConditionalCheckFailed":
+            return "duplicate"
+        part = store.get(store.part_key(stream_id, user_id)) or {}
+        if "uid" not in part:
+            return "stale"
     raise Conflict("the participant is changing too fast, try again")
 
 
@@ -459,20 +365,6 @@ def _settle_part(
     }
 
 
-def _settle_stream(stream_id: str, part: dict[str, Any], was_watching: bool, watching: bool, starts_streaming: bool) -> Optional[dict[str, Any]]:
-    """The stream's side of a settle: the audience counters (as join and leave move them), or only
-    the check that a publisher may start streaming."""
-    if watching and not was_watching:
-        return _stream_update(stream_id, part, watching=True)
-    if was_watching and not watching:
-        if starts_streaming:
-            return _unwatch_stream_update(stream_id, " AND #status IN (:scheduled, :active)", {":scheduled": "scheduled", ":active": "active"})
-        return _unwatch_stream_update(stream_id)
-    if starts_streaming:
-        return _stream_update(stream_id, part, watching=False)
-    return None
-
-
 def _notice_put(notice_id: str) -> dict[str, Any]:
     return {
         "Put": {
@@ -523,18 +415,27 @@ def renew(stream_id: str, caller: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- viewers
 
 
+VIEWERS_WINDOW = 1000  # pages reach the newest 1,000 viewers
+
+
 def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional[str]) -> dict[str, Any]:
+    """A page of the current audience, newest first, within the newest VIEWERS_WINDOW; ``totalItems`` is
+    the whole count, ``totalPages`` / ``hasNextPage`` stop at the window."""
+    if page * limit > VIEWERS_WINDOW:
+        raise BadRequest(f"page: page × limit must be at most {VIEWERS_WINDOW} (pages reach the newest {VIEWERS_WINDOW} viewers)")
     stream, part = load_with_part(stream_id, caller)
     if role_of(stream, caller, part) is None:
         raise Forbidden("id: only participants of the stream can list its viewers")
-    total_audience = int(stream.get("audienceCount", 0)) if stream["status"] == "active" else 0
+    total_audience = max(int(stream.get("audienceCount", 0)), 0) if stream["status"] == "active" else 0
     if total_audience == 0:
         entries, total = [], 0
     elif search:
-        matches = _audience(stream_id, None, fold(search.strip()))
+        matches = _audience(stream_id, fold(search.strip()))
         entries, total = matches[(page - 1) * limit : page * limit], len(matches)
-    else:
-        entries, total = _audience(stream_id, page * limit, None)[(page - 1) * limit :], total_audience
+    else:  # the newest viewers' window, kept by the aggregator: one read whatever the audience
+        window = (store.get(store.window_key(stream_id), consistent=False) or {}).get("entries") or []
+        entries = [dict(zip(("joinedAt", "userId"), e.split("#", 1), strict=True)) for e in window[(page - 1) * limit : page * limit]]
+        total = total_audience
     users = [entry["userId"] for entry in entries]
     keys = [store.profile_key(u) for u in users] + [store.follow_key(caller, u) for u in users]
     found = {(i["pk"], i["sk"]): i for i in store.batch_get(keys)}
@@ -550,7 +451,7 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
         item["isFollowing"] = (f"USER#{caller}", f"FOLLOWS#{user}") in found
         item["joinedAt"] = entry["joinedAt"]
         items.append(item)
-    pages = math.ceil(total / limit) if total else 0
+    pages = math.ceil(min(total, VIEWERS_WINDOW) / limit) if total else 0
     return {
         "list": items,
         "pagination": {
@@ -565,31 +466,27 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
     }
 
 
-def _audience(stream_id: str, wanted: Optional[int], search: Optional[str]) -> list[dict[str, Any]]:
-    """Current audience newest first: the first ``wanted`` entries, or every entry matching ``search``."""
-    query: dict[str, Any] = {
-        "TableName": store.table(),
-        "IndexName": "AudienceIndex",
-        "KeyConditionExpression": "audiencePk = :pk",
-        "ExpressionAttributeValues": store.values({":pk": f"AUDIENCE#{stream_id}"}),
-        "ScanIndexForward": False,
-    }
-    if search:
-        query["FilterExpression"] = "contains(searchText, :q)"
-        query["ExpressionAttributeValues"] = store.values({":pk": f"AUDIENCE#{stream_id}", ":q": search})
-    elif wanted is not None:
-        query["Limit"] = wanted
+def _audience(stream_id: str, search: str) -> list[dict[str, Any]]:
+    """Every current viewer matching ``search``, newest first (each AudienceIndex shard read whole, filtered,
+    merged: see docs/architecture.md, Known limits)."""
     entries: list[dict[str, Any]] = []
-    while True:
-        response = store.client().query(**query)
-        for raw in response.get("Items", []):
-            item = store.deserialize(raw) or {}
-            joined_at, _, user = item["audienceSk"].partition("#")
-            entries.append({"userId": user, "joinedAt": joined_at})
-        if wanted is not None and len(entries) >= wanted:
-            return entries[:wanted]
-        if "LastEvaluatedKey" not in response:
-            return entries
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        if wanted is not None:
-            query["Limit"] = wanted - len(entries)
+    for partition in store.audience_partitions(stream_id):
+        query: dict[str, Any] = {
+            "TableName": store.table(),
+            "IndexName": "AudienceIndex",
+            "KeyConditionExpression": "audiencePk = :pk",
+            "FilterExpression": "contains(searchText, :q)",
+            "ExpressionAttributeValues": store.values({":pk": partition, ":q": search}),
+            "ScanIndexForward": False,
+        }
+        while True:
+            response = store.client().query(**query)
+            for raw in response.get("Items", []):
+                item = store.deserialize(raw) or {}
+                joined_at, _, user = item["audienceSk"].partition("#")
+                entries.append({"userId": user, "joinedAt": joined_at, "sort": item["audienceSk"]})
+            if "LastEvaluatedKey" not in response:
+                break
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    entries.sort(key=lambda e: e["sort"], reverse=True)
+    return entries

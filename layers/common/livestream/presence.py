@@ -12,8 +12,8 @@ body keyed with the notification secret. Events applied (the rest are acknowledg
 
 The stream is found by channel name (its ``CHANNEL#<name>`` guard), the participant by uid (the
 stream's ``UID#<uid>`` guard); unknown channels and uids are acknowledged and ignored. Each event goes
-through :func:`livestream.participants.settle`: one transaction that moves the flags and counters as
-join and leave do, records ``clientSeq`` (only a newer one applies) and the ``noticeId`` (a second
+through :func:`livestream.participants.settle`: one conditional write that moves the flags as
+join and leave do (the aggregator counts the change), records ``clientSeq`` (only a newer one applies) and the ``noticeId`` (a second
 delivery has no effect).
 
 A body whose signature verifies but which is not a notification (not JSON, or a handled event without
@@ -21,7 +21,7 @@ A body whose signature verifies but which is not a notification (not JSON, or a 
 the secret can send it, so it is a bug to surface, not noise to swallow. Agora retries it three times.
 
 DynamoDB round trips per user event: GetItem (channel), BatchGetItem (stream, uid guard),
-BatchGetItem (participant, profile), TransactWriteItems (+1 UpdateItem raising the peak on a join).
+BatchGetItem (participant, profile), TransactWriteItems (participant, notice).
 """
 
 from __future__ import annotations
@@ -188,12 +188,10 @@ def _destroy(notification: AgoraNotification, time_left_ms: Callable[[], int]) -
                     user_id = part["sk"].removeprefix("PART#")
                     outcome = participants.settle(stream, user_id, part, None, watching=False, streaming=False, guard=guard)
                     left += outcome == "applied"
-            if time_left_ms() < deadline_ms:
-                break
+            if time_left_ms() < deadline_ms or cursor == {}:
+                break  # out of time, or every shard of the audience read
             viewers, cursor = _audience_page(stream_id, cursor)
             pending = [store.part_key(stream_id, user) for user in viewers]
-            if not pending:
-                break
     except Exception:
         participants.release_notice(notification.noticeId)
         raise
@@ -201,21 +199,25 @@ def _destroy(notification: AgoraNotification, time_left_ms: Callable[[], int]) -
 
 
 def _audience_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list[str], Optional[dict[str, Any]]]:
-    """Up to 100 current viewers of a stream (AudienceIndex), and where to go on (``None``: done)."""
+    """Up to 100 current viewers of a stream (AudienceIndex, shard after shard), and where to go on
+    (``{}``: done). The cursor is ``{"shard": n, "key": <LastEvaluatedKey or None>}``."""
     if cursor == {}:
         return [], None
+    shard = int((cursor or {}).get("shard", 0))
     query: dict[str, Any] = {
         "TableName": store.table(),
         "IndexName": "AudienceIndex",
         "KeyConditionExpression": "audiencePk = :pk",
-        "ExpressionAttributeValues": store.values({":pk": f"AUDIENCE#{stream_id}"}),
+        "ExpressionAttributeValues": store.values({":pk": store.audience_partition(stream_id, shard)}),
         "Limit": store.BATCH_GET_LIMIT,
     }
-    if cursor:
-        query["ExclusiveStartKey"] = cursor
+    if cursor and cursor.get("key"):
+        query["ExclusiveStartKey"] = cursor["key"]
     response = store.client().query(**query)
     users = [(store.deserialize(item) or {})["sk"].removeprefix("PART#") for item in response.get("Items", [])]
-    return users, response.get("LastEvaluatedKey") or {}
+    if response.get("LastEvaluatedKey"):
+        return users, {"shard": shard, "key": response["LastEvaluatedKey"]}
+    return users, {"shard": shard + 1, "key": None} if shard + 1 < store.AUDIENCE_SHARDS else {}
 
 
 # ---------------------------------------------------------------- the sweep
@@ -238,7 +240,7 @@ def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambd
         for shard in range(store.EXPIRY_SHARDS):
             for exp_sk, pk, sk in _expired(store.expiry_bucket(minute, shard), now_iso):
                 seen += 1
-                stream_id, user_id = pk.removeprefix("STREAM#"), sk.removeprefix("PART#")
+                stream_id, user_id = store.stream_id_of(pk), sk.removeprefix("PART#")
                 removed += participants.drop_stale(stream_id, user_id, exp_sk)
         if minute < current:
             completed = minute  # every deadline of a past minute has been read

@@ -5,9 +5,11 @@ One table holds every entity (keys below); its indexes serve the access patterns
   pk                  sk                  what
   STREAM#<id>         META                the stream
   STREAM#<id>         MEMBER#<userId>     creator / broadcaster / guest membership (MemberIndex)
-  STREAM#<id>         ACCESS#<userId>     a paid-access grant
-  STREAM#<id>         PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
-  STREAM#<id>         UID#<uid>           uid uniqueness guard (which user holds the uid)
+  STREAM#<id>#P<n>    PART#<userId>       a participant who joined: Agora uid, watching / streaming flags
+                                          (n = shard of the user, see :func:`audience_shard`)
+  STREAM#<id>#W       VIEWERS             the newest viewers, newest first (``<joinedAt>#<userId>``; the aggregator's)
+  STREAM#<id>#P<n>    ACCESS#<userId>     a paid-access grant (n = shard of the user)
+  STREAM#<id>#P<n>    UID#<uid>           uid uniqueness guard (which user holds the uid; n = shard of the uid)
   STREAM#<id>         REMINDER#<userId>   a user's reminder (present = on)
   CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
   NOTICE#<noticeId>   NOTICE              an applied Agora notification (deduplication; expires by TTL)
@@ -18,7 +20,8 @@ One table holds every entity (keys below); its indexes serve the access patterns
   MemberIndex   memberPk=MEMBER#<userId>, memberSk=<A|S>#<time>#<streamId>  (sparse: live and scheduled only)
   StateIndex    statePk=STATE#<created|ongoing|ended>, stateSk=<createdAt>#<streamId>
   CreatorIndex  creatorPk=CREATOR#<userId>, creatorSk=<createdAt>#<streamId>
-  AudienceIndex audiencePk=AUDIENCE#<streamId>, audienceSk=<joinedAt>#<userId>  (sparse: current audience only)
+  AudienceIndex audiencePk=AUDIENCE#<streamId>#<n>, audienceSk=<joinedAt>#<userId>  (sparse: current audience
+                only; n = shard of the user)
   DueIndex      duePk=DUE#<yyyy-mm-dd of planned start>, dueSk=<plannedStartDate>#<streamId>  (sparse: reminders to send)
   ExpiryIndex   expPk=EXP#<yyyy-mm-ddThh:mm of deadline>#<shard>, expSk=<deadline>#<streamId>#<userId>
                 (sparse: current viewers, by the minute their presence lapses unless renewed or confirmed)
@@ -72,15 +75,52 @@ def member_key(stream_id: str, user_id: str) -> dict[str, str]:
 
 
 def access_key(stream_id: str, user_id: str) -> dict[str, str]:
-    return {"pk": f"STREAM#{stream_id}", "sk": f"ACCESS#{user_id}"}
+    """A paid-access grant; under the user's participant partition, as every join of a paid stream reads it."""
+    return {"pk": part_pk(stream_id, audience_shard(user_id)), "sk": f"ACCESS#{user_id}"}
+
+
+# A stream's participants, uid guards and AudienceIndex entries are spread over AUDIENCE_SHARDS partition
+# keys, so that no key takes more than a share of a join burst: at 2,000 joins/s a join writes its
+# participant and, the first time, its uid guard in one transaction (2 WCU each: transactions cost
+# double) — 8,000 WCU/s over 20 keys is about 400 WCU/s per key (with leaves and repeat joins ~480,
+# make bench-viral), under half DynamoDB's 1,000 WCU/s per-key limit.
+AUDIENCE_SHARDS = 20
+
+
+def audience_shard(value: str) -> int:
+    """The stable shard (0 .. AUDIENCE_SHARDS-1) of a user id or uid."""
+    return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % AUDIENCE_SHARDS
+
+
+def part_pk(stream_id: str, shard: int) -> str:
+    return f"STREAM#{stream_id}#P{shard}"
+
+
+def stream_id_of(pk: str) -> str:
+    """The stream id of a ``STREAM#<id>`` or ``STREAM#<id>#P<n>`` partition key."""
+    return pk.removeprefix("STREAM#").split("#", 1)[0]
 
 
 def part_key(stream_id: str, user_id: str) -> dict[str, str]:
-    return {"pk": f"STREAM#{stream_id}", "sk": f"PART#{user_id}"}
+    return {"pk": part_pk(stream_id, audience_shard(user_id)), "sk": f"PART#{user_id}"}
 
 
 def uid_key(stream_id: str, uid: int) -> dict[str, str]:
-    return {"pk": f"STREAM#{stream_id}", "sk": f"UID#{uid}"}
+    return {"pk": part_pk(stream_id, audience_shard(str(uid))), "sk": f"UID#{uid}"}
+
+
+def audience_partition(stream_id: str, shard: int) -> str:
+    """AudienceIndex partition key of the stream's viewers in ``shard``."""
+    return f"AUDIENCE#{stream_id}#{shard}"
+
+
+def window_key(stream_id: str) -> dict[str, str]:
+    """The stream's newest-viewers window (kept by the aggregator): a key of its own, off the stream item's."""
+    return {"pk": f"STREAM#{stream_id}#W", "sk": "VIEWERS"}
+
+
+def audience_partitions(stream_id: str) -> list[str]:
+    return [audience_partition(stream_id, n) for n in range(AUDIENCE_SHARDS)]
 
 
 def reminder_key(stream_id: str, user_id: str) -> dict[str, str]:
@@ -163,9 +203,10 @@ def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> li
     return found
 
 
-def get_many(*keys: dict[str, str]) -> list[dict[str, Any] | None]:
-    """Several items of the table in one consistent BatchGetItem, in the order asked (``None`` if absent)."""
-    found = {(i["pk"], i["sk"]): i for i in batch_get(keys, consistent=True)}
+def get_many(*keys: dict[str, str], consistent: bool = True) -> list[dict[str, Any] | None]:
+    """Several items of the table in one BatchGetItem (consistent unless asked), in the order asked
+    (``None`` if absent)."""
+    found = {(i["pk"], i["sk"]): i for i in batch_get(keys, consistent=consistent)}
     return [found.get((k["pk"], k["sk"])) for k in keys]
 
 
@@ -179,6 +220,24 @@ def update_if(key: dict[str, str], update: str, condition: str, params: Optional
         return _client.update_item(**request)
     except _client.exceptions.ConditionalCheckFailedException:
         return None
+
+
+def audience_entries(partition: str, below: Optional[str], limit: int) -> list[str]:
+    """Up to ``limit`` AudienceIndex sort keys (``<joinedAt>#<user>``) of one shard, newest first, older
+    than ``below`` when given (one bounded Query)."""
+    condition, params = "audiencePk = :pk", {":pk": partition}
+    if below:
+        condition += " AND audienceSk < :below"
+        params[":below"] = below
+    response = _client.query(
+        TableName=table(),
+        IndexName="AudienceIndex",
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values(params),
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [(deserialize(item) or {})["audienceSk"] for item in response.get("Items", [])]
 
 
 CONFLICT_RETRIES = 5
@@ -198,6 +257,28 @@ def transact(items: list[dict[str, Any]]) -> None:
             if not conflict_only or attempt == CONFLICT_RETRIES - 1:
                 raise
             time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+
+
+def write(items: list[dict[str, Any]]) -> list[str]:
+    """One conditional write (``Put`` / ``Update``, as in a transaction) or, for several, a transaction.
+    ``[]`` when it was written, else the per-item reason codes (as :func:`cancellation_codes`): a single
+    write costs half what a one-item transaction would."""
+    if len(items) == 1:
+        ((kind, request),) = items[0].items()
+        call = {"Put": _client.put_item, "Update": _client.update_item, "Delete": _client.delete_item}[kind]
+        try:
+            call(**request)
+            return []
+        except _client.exceptions.ConditionalCheckFailedException:
+            return ["ConditionalCheckFailed"]
+    try:
+        transact(items)
+        return []
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if "ConditionalCheckFailed" not in codes:
+            raise
+        return codes
 
 
 def cancellation_codes(exc: Exception) -> list[str]:

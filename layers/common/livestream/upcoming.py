@@ -51,7 +51,7 @@ def upcoming(
         stream = found.get((f"STREAM#{stream_id}", store.META))
         if stream is None or stream["status"] not in ("active", "scheduled"):
             continue  # the index is eventually consistent: a stream that just ended may still be listed there
-        part = found.get((f"STREAM#{stream_id}", f"PART#{caller}"))
+        part = found.get(tuple(store.part_key(stream_id, caller).values())) if caller is not None else None
         item = to_api(stream, role_of(stream, caller, part))
         if with_reminders:
             reminder = found.get((f"STREAM#{stream_id}", f"REMINDER#{caller}"))
