@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from livestream.media import check_thumbnail
+from livestream.media import prepare_thumbnail
 from local.cfn import ROOT, Template
 from tools.deploy_assets import DEFAULT_THUMBNAIL, DEFAULT_THUMBNAIL_KEY
 
@@ -280,7 +280,8 @@ def test_the_local_run_serves_what_the_distribution_would():
 
 def test_the_default_thumbnail_is_a_real_image_in_the_repository():
     content = DEFAULT_THUMBNAIL.read_bytes()
-    assert check_thumbnail(content) == ("image/png", "png")  # what the create endpoint accepts as a thumbnail
+    accepted = prepare_thumbnail(content)  # what the create endpoint accepts as a thumbnail (decodes, within the limits)
+    assert (accepted.content_type, accepted.extension) == ("image/png", "png")
     assert 1_000 < len(content) < 100_000
 
 
