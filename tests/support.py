@@ -235,7 +235,7 @@ class AwsResources:
             from local.streams import stream_mappings
 
             sqs = boto3.client("sqs")
-            urls = {q: sqs.get_queue_url(QueueName=self.names[q])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
+            urls = {q: sqs.get_queue_url(QueueName=self.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
             for found in stream_mappings(template(), resolved_names(self.names, urls), invoke_function, boto3.client, retry_delay=0):
                 cache.setdefault(found.function, found)
         return cache[function]

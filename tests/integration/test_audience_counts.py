@@ -39,7 +39,7 @@ def counts(stream_id):
 def mapping_with(aws, invoke):
     """The AudienceCountsFunction mapping, invoking through ``invoke`` (to make it fail as Lambda can)."""
     sqs = boto3.client("sqs")
-    urls = {q: sqs.get_queue_url(QueueName=aws.names[q])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
+    urls = {q: sqs.get_queue_url(QueueName=aws.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
     mappings = stream_mappings(template(), resolved_names(aws.names, urls), invoke, boto3.client, retry_delay=0)
     return next(m for m in mappings if m.function == "AudienceCountsFunction")
 

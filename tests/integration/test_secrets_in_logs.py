@@ -13,7 +13,7 @@ import pytest
 
 import tests.support as support
 from livestream.clock import iso
-from tests.support import AGORA, API_TOKEN, JWT_SECRET, PNG, LambdaContext, load_function, multipart, user_id
+from tests.support import AGORA, API_TOKEN, JWT_SECRET, PNG, invoke, multipart, user_id
 
 HOST, GUEST, VIEWER = user_id(0xB1), user_id(0xB2), user_id(0xB3)
 
@@ -100,7 +100,7 @@ def test_main_flows_at_debug_log_no_secret_and_no_token(api, debug_logs, minted,
     # the dispatcher, with a reminder due within its lead time
     due = api.create(HOST, title="Soon", plannedStartDate=iso(datetime.now(UTC) + timedelta(minutes=5))).data["id"]
     assert api.post(f"/api/v1/live-stream/{due}/reminder", user=VIEWER).status == 200
-    load_function("ReminderDispatchFunction")({"source": "aws.events"}, LambdaContext("ReminderDispatchFunction", 512, 300))
+    invoke("ReminderDispatchFunction", {"source": "aws.events"})
     assert api.post(f"/api/v1/live-stream/{scheduled}/start", user=HOST).status == 200
     assert api.post(f"/api/v1/live-stream/{stream_id}/end", user=HOST).status == 200
     # failures that carry credentials: an expired token, a wrong Api-Token, a token signed with another key

@@ -215,7 +215,7 @@ def test_a_real_header_glued_to_garbage_is_415(api, aws, creator, fmt):
     _refused(upload(api, original[:40] + random.Random(11).randbytes(5000)), 415)
 
 
-@pytest.mark.parametrize("content", [b"\xff\xd8\xff\xe0" + b"0" * 64, b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"0" * 64, b"\x89PNG\r\n\x1a\n", b""])
+@pytest.mark.parametrize("content", [b"\xff\xd8\xff\xe0" + b"0" * 64, b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"0" * 64, b"\x89PNG\r\n\x1a\n"])
 def test_magic_bytes_alone_are_415(api, aws, creator, content):
     _refused(upload(api, content), 415)
 
@@ -240,3 +240,10 @@ def test_pillow_is_loaded_only_when_a_thumbnail_is_sent():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_an_empty_file_part_is_no_thumbnail(api, aws, creator):
+    """Forms send an empty file part when no file was chosen: the stream gets the default thumbnail."""
+    reply = upload(api, b"")
+    assert reply.status == 201 and "/thumbnails/" not in reply.data["thumbnailUrl"]
+    assert bucket_keys(aws) == []
