@@ -1,0 +1,194 @@
+"""One execution environment, as Lambda runs a function: a fresh interpreter (``python -I``, so that
+nothing of the repository is on ``sys.path`` but the function's directory and the layer) that imports
+the handler's module and invokes it. Run by :mod:`tests.bench.cold_start`; it writes its figures as
+JSON to the file named by its last argument (stdout is the function's: logs and EMF metrics).
+
+Modes:
+  floor   ``import boto3`` + a DynamoDB client + one GetItem: the least any function does
+  cold    import, then the first invocation, both timed (against the local AWS emulation)
+  warm    the first invocation records every AWS call's answer; then WARM_RUNS invocations replay
+          them (AWS calls stubbed: the figure is our code, not the emulation); p50 / p99; the answers
+          are saved for ``primed``
+  primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_python``),
+          the before-snapshot hooks, the after-restore hooks, then the first invocation and
+          PRIMED_RUNS more, AWS calls replayed from ``warm``'s recording
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()  # before any import of ours: the init phase starts here
+
+
+class LambdaContext:
+    def __init__(self, name: str) -> None:
+        import uuid
+
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "bench"
+        self._deadline = time.monotonic() + int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _new_trace() -> None:
+    """Lambda sets a fresh (sampled) trace header for every invocation; the X-Ray SDK reads it."""
+    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    os.environ["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={os.urandom(8).hex()};Sampled=1"
+
+
+class Tape:
+    """Every AWS call's answer (or error), recorded once and replayed in the same order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, object]] = []
+        self.replaying = False
+        self.position = 0
+
+    def install(self) -> None:
+        # before the function's import, so the X-Ray SDK's botocore patch wraps this one: traced
+        # subsegments are still created for every stubbed call
+        import botocore.client
+
+        real = botocore.client.BaseClient._make_api_call
+        tape = self
+
+        def _make_api_call(client, operation_name, api_params):
+            if tape.replaying:
+                # the next recorded call of this operation: a warm invocation skips what it cached
+                # on the first (the secrets)
+                while tape.calls[tape.position][0] != operation_name:
+                    tape.position += 1
+                _, kind, value = tape.calls[tape.position]
+                tape.position += 1
+                if kind == "error":
+                    raise value  # type: ignore[misc]
+                return value
+            try:
+                result = real(client, operation_name, api_params)
+            except Exception as exc:
+                tape.calls.append((operation_name, "error", exc))
+                raise
+            tape.calls.append((operation_name, "ok", result))
+            return result
+
+        botocore.client.BaseClient._make_api_call = _make_api_call
+
+    def rewind(self) -> None:
+        self.replaying, self.position = True, 0
+
+
+def _fake_snapshot_module() -> tuple[list, list]:
+    """What Lambda's Python runtime provides under SnapStart: hooks registered, called by the runtime."""
+    import types
+
+    before: list = []
+    after: list = []
+    module = types.ModuleType("snapshot_restore_python")
+
+    def register_before_snapshot(fn, *args, **kwargs):
+        before.append((fn, args, kwargs))
+        return fn
+
+    def register_after_restore(fn, *args, **kwargs):
+        after.append((fn, args, kwargs))
+        return fn
+
+    module.register_before_snapshot = register_before_snapshot  # type: ignore[attr-defined]
+    module.register_after_restore = register_after_restore  # type: ignore[attr-defined]
+    sys.modules["snapshot_restore_python"] = module
+    return before, after
+
+
+def _status(result: object) -> int:
+    if isinstance(result, dict) and "statusCode" in result:
+        return int(result["statusCode"])
+    return 200  # a non-HTTP function answered without raising
+
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def main(argv: list[str]) -> None:
+    mode, out_path = argv[0], argv[-1]
+    figures: dict[str, object] = {}
+    if mode == "floor":
+        table, key = argv[1], json.loads(argv[2])
+        start = time.perf_counter()
+        import boto3
+
+        boto3.client("dynamodb").get_item(TableName=table, Key=key)
+        figures["total"] = time.perf_counter() - start
+        figures["rss_mb"] = _rss_mb()
+    else:
+        code_dir, layer_dir, module_name, handler_name, event_path, name = argv[1:7]
+        sys.path[:0] = [code_dir, layer_dir]
+        with open(event_path, encoding="utf-8") as f:
+            event = json.load(f)
+        tape = Tape()
+        hooks = None
+        if mode in ("warm", "primed"):
+            tape.install()
+        if mode == "primed":
+            with open(argv[7], "rb") as f:
+                import pickle
+
+                tape.calls = pickle.load(f)
+            hooks = _fake_snapshot_module()
+        start = time.perf_counter()
+        import importlib
+
+        handler = getattr(importlib.import_module(module_name), handler_name)
+        imported = time.perf_counter()
+        if hooks is not None:
+            before, after = hooks
+            for fn, args, kwargs in before:
+                fn(*args, **kwargs)
+            primed = time.perf_counter()
+            for fn, args, kwargs in after:
+                fn(*args, **kwargs)
+            restored = time.perf_counter()
+            figures.update(prime=primed - imported, restore=restored - primed, hooks=[len(before), len(after)])
+            tape.rewind()
+        _new_trace()
+        first_start = time.perf_counter()
+        result = handler(event, LambdaContext(name))
+        done = time.perf_counter()
+        figures.update(init_overhead=start - _T0, imported=imported - start, first=done - first_start, status=_status(result), rss_mb=_rss_mb())
+        if mode == "warm":
+            import pickle
+
+            with open(argv[7], "wb") as f:
+                pickle.dump(tape.calls, f)
+        if mode in ("warm", "primed"):
+            runs = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
+            times = []
+            for _ in range(runs):
+                tape.rewind()
+                _new_trace()
+                t = time.perf_counter()
+                result = handler(event, LambdaContext(name))
+                times.append(time.perf_counter() - t)
+                if _status(result) >= 400:
+                    raise SystemExit(f"replayed invocation answered {_status(result)}: {result}")
+            times.sort()
+            figures.update(p50=times[len(times) // 2], p99=times[min(len(times) - 1, int(len(times) * 0.99))], rss_mb=_rss_mb())
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(figures, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
