@@ -9,7 +9,7 @@ from typing import Annotated, Optional, Union
 
 from aws_lambda_powertools.event_handler.openapi.params import File, Form, Header, UploadFile
 
-from livestream import streams
+from livestream import snapstart, streams
 from livestream.api import caller, create_app, handler_for, parse
 from livestream.envelope import ok
 from livestream.models import CreateStreamCommand
@@ -58,3 +58,4 @@ def create_stream(
 
 
 lambda_handler = handler_for(app, auth="user")
+snapstart.register(clients=("s3",))  # SnapStart only: the thumbnail bucket's client is built before the snapshot

@@ -5,7 +5,7 @@ DynamoDB: DueIndex queries (one partition a day), then per due stream a claim, c
 its reminders and one cursor write per 10 reminders sent; SQS: one SendMessageBatch per 10.
 """
 
-from livestream import reminders
+from livestream import reminders, snapstart
 from livestream.observability import instrument, logger, metrics
 
 
@@ -17,3 +17,4 @@ def dispatch(event, context):
 
 
 lambda_handler = instrument(dispatch, correlation_id_path=None)
+snapstart.register(clients=("sqs",))  # SnapStart only: prime before the snapshot, refresh after restore

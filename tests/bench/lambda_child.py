@@ -6,9 +6,9 @@ JSON to the file named by its last argument (stdout is the function's: logs and 
 Modes:
   floor   ``import boto3`` + a DynamoDB client + one GetItem: the least any function does
   cold    import, then the first invocation, both timed (against the local AWS emulation)
-  warm    the first invocation records every AWS call's answer; then WARM_RUNS invocations replay
-          them (AWS calls stubbed: the figure is our code, not the emulation); p50 / p99; the answers
-          are saved for ``primed``
+  warm    the first invocation records every AWS response; then WARM_RUNS invocations replay them
+          (the network stubbed: the figure is our code and the SDK's, not the emulation's); p50 / p99;
+          the responses are saved for ``primed``
   primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_python``),
           the before-snapshot hooks, the after-restore hooks, then the first invocation and
           PRIMED_RUNS more, AWS calls replayed from ``warm``'s recording
@@ -48,41 +48,45 @@ def _new_trace() -> None:
 
 
 class Tape:
-    """Every AWS call's answer (or error), recorded once and replayed in the same order."""
+    """Every AWS response, recorded once off the wire and replayed in the same order: only the network
+    is stubbed, botocore still builds, signs and parses every request (and X-Ray traces it)."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, object]] = []
+        self.calls: list[tuple[str, int, dict[str, str], bytes]] = []
         self.replaying = False
         self.position = 0
 
-    def install(self) -> None:
-        # before the function's import, so the X-Ray SDK's botocore patch wraps this one: traced
-        # subsegments are still created for every stubbed call
-        import botocore.client
+    @staticmethod
+    def _key(request) -> str:
+        target = request.headers.get("X-Amz-Target")  # the operation of JSON protocols
+        if target:
+            return target.decode() if isinstance(target, bytes) else target
+        return f"{request.method} {request.url.split('?')[0]}"
 
-        real = botocore.client.BaseClient._make_api_call
+    def install(self) -> None:
+        import botocore.endpoint
+        from botocore.awsrequest import AWSResponse
+
+        real = botocore.endpoint.Endpoint._send
         tape = self
 
-        def _make_api_call(client, operation_name, api_params):
+        def _send(endpoint, request):
+            key = tape._key(request)
             if tape.replaying:
-                # the next recorded call of this operation: a warm invocation skips what it cached
-                # on the first (the secrets)
-                while tape.calls[tape.position][0] != operation_name:
+                # the next recorded response to this operation: a warm invocation skips what it
+                # cached on the first
+                while tape.calls[tape.position][0] != key:
                     tape.position += 1
-                _, kind, value = tape.calls[tape.position]
+                _, status, headers, body = tape.calls[tape.position]
                 tape.position += 1
-                if kind == "error":
-                    raise value  # type: ignore[misc]
-                return value
-            try:
-                result = real(client, operation_name, api_params)
-            except Exception as exc:
-                tape.calls.append((operation_name, "error", exc))
-                raise
-            tape.calls.append((operation_name, "ok", result))
-            return result
+                response = AWSResponse(request.url, status, headers, None)
+                response._content = body
+                return response
+            response = real(endpoint, request)
+            tape.calls.append((key, response.status_code, dict(response.headers.items()), response.content))
+            return response
 
-        botocore.client.BaseClient._make_api_call = _make_api_call
+        botocore.endpoint.Endpoint._send = _send
 
     def rewind(self) -> None:
         self.replaying, self.position = True, 0
@@ -164,9 +168,19 @@ def main(argv: list[str]) -> None:
             figures.update(prime=primed - imported, restore=restored - primed, hooks=[len(before), len(after)])
             tape.rewind()
         _new_trace()
+        profile = os.environ.get("BENCH_PROFILE_FIRST")  # a path: cProfile stats of the first invocation
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        context = LambdaContext(name)  # the runtime builds it before the clock starts
         first_start = time.perf_counter()
-        result = handler(event, LambdaContext(name))
+        result = handler(event, context)
         done = time.perf_counter()
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{mode}")
         figures.update(init_overhead=start - _T0, imported=imported - start, first=done - first_start, status=_status(result), rss_mb=_rss_mb())
         if mode == "warm":
             import pickle
@@ -179,8 +193,9 @@ def main(argv: list[str]) -> None:
             for _ in range(runs):
                 tape.rewind()
                 _new_trace()
+                context = LambdaContext(name)
                 t = time.perf_counter()
-                result = handler(event, LambdaContext(name))
+                result = handler(event, context)
                 times.append(time.perf_counter() - t)
                 if _status(result) >= 400:
                     raise SystemExit(f"replayed invocation answered {_status(result)}: {result}")
