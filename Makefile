@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest invoke build clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e invoke build clean venv sam-venv bench openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -41,13 +41,25 @@ lint: venv sam-venv
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # unit and integration tests under moto, e2e over HTTP against a local stack the tests start, the
-# browser test; two workers (this machine has two cores)
+# browser test; two workers (this machine has two cores). The layer's line coverage (measured in-process,
+# by the unit and integration tests) must stay at or above COVERAGE_FLOOR percent.
+COVERAGE_FLOOR ?= 90
 pytest: venv browser
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --cov=layers/common/livestream --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
-## make openapi: regenerate openapi.json from the functions' routes and models (a test fails when it is stale)
+## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
+unit: venv
+	$(PY) -m pytest tests/unit
+integration: venv
+	$(PY) -m pytest -n 2 tests/integration
+e2e: venv browser
+	$(PY) -m pytest -n 2 tests/e2e
+
+## make openapi: regenerate openapi.json and docs/api-reference.md from the functions' routes and models
+## (a test fails when either is stale)
 openapi: venv
 	$(PY) -m tools.openapi
+	$(PY) -m tools.apidocs
 
 # the browser test drives Debian's chromium; install it when missing (root, as on CI)
 browser:

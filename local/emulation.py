@@ -30,7 +30,7 @@ def dev_setting(name: str) -> str:
 
 
 def secret_values() -> dict[str, str]:
-    """What each secret of the template holds locally: API.md's development defaults."""
+    """What each secret of the template holds locally: the documented development defaults (README)."""
     return {
         "JwtSecret": dev_setting("LOCAL_JWT_SECRET"),
         "ApiTokenSecret": dev_setting("LOCAL_API_TOKEN"),

@@ -3,7 +3,7 @@
 Each function's Powertools resolver describes its routes (parameters, request bodies, multipart
 fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
 know: the envelope, each operation's success status and data model, every error status it can
-answer with its canonical message, the security schemes, and examples taken from the seeds.
+answer with its canonical message, the security schemes, and the success examples in tools/examples.
 
     python -m tools.openapi [--check] [openapi.json]
 
@@ -90,7 +90,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
 
     error_envelope = ref("ErrorEnvelope", contract.ErrorEnvelope)
     platform_error = ref("PlatformError", contract.PlatformError)
-    examples = seed_examples()
+    examples = success_examples()
 
     def error(status: int, platform: bool) -> dict[str, Any]:
         message = CANONICAL_MESSAGES[status]
@@ -175,8 +175,8 @@ def _error_example(status: int, message: str) -> dict[str, Any]:
     return {"isSuccess": False, "statusCode": status, "data": None, "errors": [message], "timestamp": "2026-01-15T10:30:00.000Z"}
 
 
-def seed_examples() -> dict[tuple[str, str], Any]:
-    """Success examples: the response bodies of the seeds (copied from shared/seeds into tools/examples)."""
+def success_examples() -> dict[tuple[str, str], Any]:
+    """Success examples: one answer body per documented operation, kept in tools/examples."""
     return {key: json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8")) for key, name in EXAMPLE_FILES.items()}
 
 

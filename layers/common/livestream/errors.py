@@ -1,6 +1,6 @@
 """The API's errors: one exception type carrying the HTTP status and the field-named details.
 
-``errors[0]`` of every error envelope is the canonical message of its status (API.md);
+``errors[0]`` of every error envelope is the canonical message of its status (docs/api.md);
 the details that follow name the field that was wrong.
 """
 

@@ -74,7 +74,7 @@ def _blank_to_none(value: Any) -> Any:
 
 
 class CreateStreamCommand(BaseModel):
-    """The create body, multipart or JSON, with every rule of API.md's "Create" section."""
+    """The create body, multipart or JSON, with every rule of the create section of docs/api.md."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -203,7 +203,7 @@ class _FieldError(ValueError):
 
 
 class StreamOut(BaseModel):
-    """A stream as every endpoint answers it (fields and JSON types of seeds/create.txt)."""
+    """A stream as every endpoint answers it (every field, with its JSON type, as clients know it)."""
 
     id: str
     title: str

@@ -1,4 +1,4 @@
-"""Channel names: a slug of the title plus a short random suffix (API.md, "The stream")."""
+"""Channel names: a slug of the title plus a short random suffix (docs/api.md, "Streams")."""
 
 from __future__ import annotations
 

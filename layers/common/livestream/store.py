@@ -1,6 +1,6 @@
 """DynamoDB access: the single table's keys, item codecs and the few request shapes we use.
 
-One table holds every entity (keys below); its indexes serve DESIGN.md's access patterns:
+One table holds every entity (keys below); its indexes serve the access patterns of docs/architecture.md:
 
   pk                  sk                  what
   STREAM#<id>         META                the stream

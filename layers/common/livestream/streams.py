@@ -63,7 +63,7 @@ def role_of(item: dict[str, Any], caller: Optional[str], part: Optional[dict[str
 
 
 def to_api(item: dict[str, Any], role: Optional[str]) -> dict[str, Any]:
-    """The stream item as API.md's stream object."""
+    """The stream item as the stream object clients receive."""
     planned = parse_iso(item.get("plannedStartDate"))
     planned_end = planned + timedelta(minutes=item["durationGoal"]) if planned and item.get("durationGoal") else None
     price = item.get("price")
