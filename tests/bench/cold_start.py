@@ -280,7 +280,7 @@ def main() -> None:
             if wanted and name not in wanted:
                 continue
             rows.append(bench.run(name))
-            print(f"  {name}: {rows[-1].ratio:.2f}× the floor", file=sys.stderr, flush=True)
+            print(report(rows[-1:]).splitlines()[1], file=sys.stderr, flush=True)
     finally:
         moto.stop()
     text = report(rows)
