@@ -121,9 +121,13 @@ def _status(result: object) -> int:
 
 
 def _rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """Peak RSS of this interpreter: VmHWM (getrusage's ru_maxrss would include the parent's peak,
+    which survives fork and exec on Linux)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return 0.0
 
 
 def main(argv: list[str]) -> None:
