@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e invoke build clean venv sam-venv bench openapi browser
+.PHONY: run test lint pytest unit integration e2e invoke build deploy smoke lock clean venv sam-venv bench openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -37,20 +37,20 @@ test: lint pytest
 lint: venv sam-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # unit and integration tests under moto, e2e over HTTP against a local stack the tests start, the
 # browser test; two workers (this machine has two cores). The layer's line coverage (measured in-process,
 # by the unit and integration tests) must stay at or above COVERAGE_FLOOR percent.
 COVERAGE_FLOOR ?= 90
-pytest: venv browser
+pytest: venv sam-venv browser
 	$(PY) -m pytest -n 2 --cov=layers/common/livestream --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
 unit: venv
 	$(PY) -m pytest tests/unit
-integration: venv
+integration: venv sam-venv
 	$(PY) -m pytest -n 2 tests/integration
 e2e: venv browser
 	$(PY) -m pytest -n 2 tests/e2e
@@ -71,6 +71,27 @@ browser:
 ## make build: sam build without Docker (layer wheels for manylinux2014_aarch64 / cp313)
 build: sam-venv
 	$(SAM_VENV)/bin/sam build --template template.yaml
+
+## make deploy [CONFIG_ENV=prod] [GUIDED=1]: build, `sam deploy` (guided until samconfig.toml holds the answers),
+## then upload the default thumbnail behind the stack's CloudFront distribution
+CONFIG_ENV ?= default
+deploy: build
+	@if [ -z "$(GUIDED)" ] && $(SAM_VENV)/bin/python -m tools.deploy_assets answered --config-env $(CONFIG_ENV); then \
+	  echo "$(SAM_VENV)/bin/sam deploy --config-env $(CONFIG_ENV)"; $(SAM_VENV)/bin/sam deploy --config-env $(CONFIG_ENV); \
+	else \
+	  echo "$(SAM_VENV)/bin/sam deploy --guided --config-env $(CONFIG_ENV)"; $(SAM_VENV)/bin/sam deploy --guided --config-env $(CONFIG_ENV); \
+	fi
+	$(SAM_VENV)/bin/python -m tools.deploy_assets upload --config-env $(CONFIG_ENV)
+
+## make smoke API_URL=https://<api>.execute-api.<region>.amazonaws.com/<stage>: the end-to-end flows against a
+## deployed stage, as the operator's test users (SMOKE_CREATOR_TOKEN, SMOKE_VIEWER_TOKEN, SMOKE_API_TOKEN: README)
+smoke: venv
+	@test -n "$(API_URL)" || { echo "usage: make smoke API_URL=https://<api>.execute-api.<region>.amazonaws.com/<stage>"; exit 2; }
+	SMOKE_API_URL="$(API_URL)" $(PY) -m pytest tests/e2e -m smoke -p no:xdist -v
+
+## make lock: re-resolve the layer's requirements into layers/common/requirements.lock (hashes, aarch64/cp313)
+lock:
+	$(MAKE) -C layers/common lock
 
 ## make bench: cold import of every function, and the dispatch of 10,000 reminders
 bench: venv

@@ -50,6 +50,58 @@ class ApiEvent:
 
 
 @dataclass
+class StreamEvent:
+    """A ``Type: DynamoDB`` event of a function: the event source mapping SAM creates, as data."""
+
+    name: str
+    table: str  # logical id of the table whose stream it reads (``Stream: !GetAtt <Table>.StreamArn``)
+    properties: dict[str, Any]
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.properties.get("BatchSize", 100))
+
+    @property
+    def starting_position(self) -> str:
+        return str(self.properties["StartingPosition"])
+
+    @property
+    def batching_window(self) -> float:
+        return float(self.properties.get("MaximumBatchingWindowInSeconds", 0))
+
+    @property
+    def bisect(self) -> bool:
+        return bool(self.properties.get("BisectBatchOnFunctionError", False))
+
+    @property
+    def max_retries(self) -> int:
+        """-1: until the record expires."""
+        return int(self.properties.get("MaximumRetryAttempts", -1))
+
+    @property
+    def max_record_age(self) -> int:
+        """Seconds; -1: until the record expires."""
+        return int(self.properties.get("MaximumRecordAgeInSeconds", -1))
+
+    @property
+    def report_item_failures(self) -> bool:
+        return "ReportBatchItemFailures" in (self.properties.get("FunctionResponseTypes") or [])
+
+    @property
+    def filter_patterns(self) -> list[str]:
+        return [f["Pattern"] for f in (self.properties.get("FilterCriteria") or {}).get("Filters", [])]
+
+    @property
+    def on_failure(self) -> Any:
+        """The on-failure destination, unresolved (e.g. ``{"Fn::GetAtt": [<Queue>, "Arn"]}``), or ``None``."""
+        return ((self.properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.properties.get("Enabled", True))
+
+
+@dataclass
 class Function:
     name: str
     properties: dict[str, Any]
@@ -76,6 +128,19 @@ class Function:
     def schedules(self) -> list[str]:
         events = (self.properties.get("Events") or {}).values()
         return [e["Properties"].get("Schedule", "") for e in events if e["Type"] in ("Schedule", "ScheduleV2")]
+
+    @property
+    def stream_events(self) -> list[StreamEvent]:
+        """The function's ``Type: DynamoDB`` events (DynamoDB stream event source mappings)."""
+        found = []
+        for name, event in (self.properties.get("Events") or {}).items():
+            if event["Type"] == "DynamoDB":
+                stream = event["Properties"]["Stream"]
+                table = stream["Fn::GetAtt"][0] if isinstance(stream, dict) and "Fn::GetAtt" in stream else None
+                if table is None:
+                    raise ValueError(f"{self.name}.{name}: the local run reads streams given as !GetAtt <Table>.StreamArn")
+                found.append(StreamEvent(name, table, event["Properties"]))
+        return found
 
     def environment(self, names: dict[str, str]) -> dict[str, str]:
         """Globals' variables merged with the function's own, intrinsics resolved against ``names``."""

@@ -14,6 +14,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local.cfn import ACCOUNT, REGION, Template
+from local.eventbridge import create_event_resources, event_names
+from tools.deploy_assets import CACHE_CONTROL, DEFAULT_THUMBNAIL, DEFAULT_THUMBNAIL_KEY
 
 PREFIX = "live-stream-local"
 DEV_DEFAULTS = {
@@ -21,6 +23,7 @@ DEV_DEFAULTS = {
     "LOCAL_API_TOKEN": "local-dev-api-token",
     "AGORA_APP_ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "AGORA_APP_CERTIFICATE": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d",
+    "AGORA_NOTIFICATION_SECRET": "local-dev-agora-ncs-secret",
 }
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
 
@@ -35,6 +38,7 @@ def secret_values() -> dict[str, str]:
         "JwtSecret": dev_setting("LOCAL_JWT_SECRET"),
         "ApiTokenSecret": dev_setting("LOCAL_API_TOKEN"),
         "AgoraSecret": json.dumps({"appId": dev_setting("AGORA_APP_ID"), "appCertificate": dev_setting("AGORA_APP_CERTIFICATE")}),
+        "AgoraNotificationSecret": dev_setting("AGORA_NOTIFICATION_SECRET"),
     }
 
 
@@ -60,6 +64,11 @@ def physical_names(template: Template, endpoint: str) -> dict[str, str]:
         names[logical] = logical
     for logical in template.resources("AWS::Logs::LogGroup"):
         names[logical] = logical
+    names.update(event_names(template, PREFIX))
+    for logical in template.resources("AWS::CloudFront::Distribution"):
+        # no CloudFront locally: function_environment points URLs under this domain at the local gateway
+        names[logical] = f"{PREFIX}-{logical}"
+        names[f"{logical}.DomainName"] = f"{logical.lower()}.{PREFIX}.cloudfront.invalid"
     return names
 
 
@@ -81,6 +90,8 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
         }
         if props.get("GlobalSecondaryIndexes"):
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         _ignore_existing(lambda request=request: ddb.create_table(**request))
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
@@ -88,6 +99,14 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
     s3 = client("s3", endpoint)
     for logical in template.resources("AWS::S3::Bucket"):
         _ignore_existing(lambda bucket=names[logical]: s3.create_bucket(Bucket=bucket))
+    if "ThumbnailBucket" in names:  # what `make deploy` uploads after `sam deploy`
+        s3.put_object(
+            Bucket=names["ThumbnailBucket"],
+            Key=DEFAULT_THUMBNAIL_KEY,
+            Body=DEFAULT_THUMBNAIL.read_bytes(),
+            ContentType="image/png",
+            CacheControl=CACHE_CONTROL,
+        )
     sqs = client("sqs", endpoint)
     queues = template.resources("AWS::SQS::Queue")
     for logical, res in queues.items():  # every queue first: a redrive policy names another queue
@@ -109,6 +128,7 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             sm.put_secret_value(SecretId=names[logical], SecretString=values[logical])
+    create_event_resources(template, names, lambda service: client(service, endpoint))
     return names
 
 
@@ -124,13 +144,14 @@ THUMBNAILS_PATH = "/_local/thumbnails"
 
 
 def function_environment(template: Template, name: str, endpoint: str, api_url: str) -> dict[str, str]:
-    """The environment Lambda would give the function, pointed at the local emulation; thumbnails are
-    public at ``<api_url>/_local/thumbnails/<key>`` (the local gateway reads them from the bucket, as a
-    CDN in front of the private bucket would)."""
+    """The environment Lambda would give the function, pointed at the local emulation; what is public
+    under the CloudFront distribution's domain is public at ``<api_url>/_local/thumbnails/<key>`` (the
+    local gateway reads it from the bucket, as the distribution in front of the private bucket does)."""
     names = physical_names(template, endpoint)
     env = template.functions()[name].environment(names)
-    if "THUMBNAIL_BASE_URL" in env:
-        env["THUMBNAIL_BASE_URL"] = api_url + THUMBNAILS_PATH
+    for logical in template.resources("AWS::CloudFront::Distribution"):
+        cdn = f"https://{names[f'{logical}.DomainName']}"
+        env = {k: api_url + THUMBNAILS_PATH + v[len(cdn) :] if v.startswith(cdn) else v for k, v in env.items()}
     function = template.functions()[name]
     env.update(CREDENTIALS)
     env.update(
@@ -164,7 +185,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
+        lock = self.lock = threading.Lock()  # also taken by the stream trimmer (local/streams.py)
 
         def serialized(environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):

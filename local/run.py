@@ -11,6 +11,7 @@ from local.cfn import Template
 from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
 from local.http_server import Gateway, serve
 from local.schedule import Ticker
+from local.streams import StreamPoller, bound_moto_shard_iterators, patch_moto_streams, stream_mappings
 
 
 def main() -> int:
@@ -29,6 +30,11 @@ def main() -> int:
     server = serve(gateway, api_port)
     ticker = Ticker(template, period, gateway.invoke)
     ticker.start()
+    bound_moto_shard_iterators()
+    patch_moto_streams()
+    mappings = stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint))
+    streams = StreamPoller(mappings, trim_lock=moto.lock)
+    streams.start()
 
     print(f"AWS emulation (moto): {endpoint}  region us-east-1, any credentials", flush=True)
     print(f"  tables: {', '.join(names[t] for t in template.resources('AWS::DynamoDB::Table'))}")
@@ -36,6 +42,8 @@ def main() -> int:
     print(f"  queues: {', '.join(names[q + '.QueueName'] for q in template.resources('AWS::SQS::Queue'))}")
     print(f"Dev credentials: JWT HS256 secret {dev_setting('LOCAL_JWT_SECRET')!r}, Api-Token {dev_setting('LOCAL_API_TOKEN')!r}")
     print(f"Schedule: every {period:g} s" if period > 0 else "Schedule: off")
+    for mapping in streams.mappings:
+        print(f"  stream: {mapping!r}")
     for resource, method, function in gateway.router.table():
         print(f"  {method:6} {resource:60} {function}")
     print(f"API: http://127.0.0.1:{api_port}  (docs: http://127.0.0.1:{api_port}/docs)  Ctrl-C stops", flush=True)
@@ -46,6 +54,7 @@ def main() -> int:
     stopped.wait()
     print("stopping", flush=True)
     ticker.stop()
+    streams.stop()
     server.shutdown()
     server.server_close()
     gateway.stop()

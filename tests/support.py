@@ -23,6 +23,7 @@ API_TOKEN = "test-api-token"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
+AGORA_NCS_SECRET = "test-agora-ncs-secret"
 AGORA = {"appId": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "appCertificate": "5c3a1f0e9d8b7a6f5e4d3c2b1a0f9e8d"}
 
 
@@ -68,6 +69,9 @@ class AwsResources:
 
     @classmethod
     def create(cls, monkeypatch: Any) -> AwsResources:
+        from local.streams import patch_moto_streams
+
+        patch_moto_streams()
         names: dict[str, str] = {}
         ddb = boto3.client("dynamodb")
         for logical, res in resources_of("AWS::DynamoDB::Table").items():
@@ -81,13 +85,15 @@ class AwsResources:
             }
             if props.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
             ddb.create_table(**kwargs)
         s3 = boto3.client("s3")
         for logical in resources_of("AWS::S3::Bucket"):
             names[logical] = f"test-{logical.lower()}"
             s3.create_bucket(Bucket=names[logical])
         sm = boto3.client("secretsmanager")
-        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA)}
+        values = {"JwtSecret": JWT_SECRET, "ApiTokenSecret": API_TOKEN, "AgoraSecret": json.dumps(AGORA), "AgoraNotificationSecret": AGORA_NCS_SECRET}
         for logical in resources_of("AWS::SecretsManager::Secret"):
             names[logical] = f"test-{logical}"
             sm.create_secret(Name=names[logical], SecretString=values[logical])
@@ -114,6 +120,10 @@ class AwsResources:
             "API_TOKEN_SECRET_NAME": names["ApiTokenSecret"],
             "AGORA_SECRET_NAME": names["AgoraSecret"],
             "AGORA_TOKEN_TTL_SECONDS": "3600",
+            "AGORA_TOKEN_VERSION": "007",
+            "AGORA_NOTIFICATION_SECRET_NAME": names["AgoraNotificationSecret"],
+            "PRESENCE_GRACE_SECONDS": "300",
+            **create_event_resources_for_tests(names, queue_urls),
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
@@ -135,6 +145,31 @@ class AwsResources:
             for m in batch:
                 found.append({**json.loads(m["Body"]), "_dedup": m["Attributes"].get("MessageDeduplicationId")})
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def resolved_names(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
+    """What ``Ref`` / ``GetAtt`` resolve to in the tests' moto (queues: URL and ARN)."""
+    from local.cfn import ACCOUNT, REGION
+    from local.eventbridge import event_names
+
+    resolved = dict(names)
+    for logical, url in queue_urls.items():
+        resolved[logical] = url
+        resolved[f"{logical}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{names[logical]}"
+        resolved[f"{logical}.QueueName"] = names[logical]
+    resolved.update(event_names(template(), "test"))
+    return resolved
+
+
+def create_event_resources_for_tests(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
+    """The template's EventBridge buses and rules in moto; the publisher's environment."""
+    from local.eventbridge import create_event_resources
+
+    resolved = resolved_names(names, queue_urls)
+    create_event_resources(template(), resolved, boto3.client)
+    for logical in resources_of("AWS::Events::EventBus"):
+        names[logical] = resolved[logical]
+    return {"EVENT_BUS_NAME": resolved["EventBus"], "AUDIENCE_EVENT_INTERVAL_SECONDS": "10"}
 
 
 def reset_caches() -> None:
@@ -248,3 +283,14 @@ def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
 def user_id(n: int) -> str:
     """A well-formed 24-hex user id."""
     return f"{n:024x}"
+
+
+def invoke_function(name: str, event: dict[str, Any]) -> tuple[str, Any]:
+    """Invoke a template function in process, as the local run's workers answer: ("ok", result) or
+    ("error", traceback) — what an event source mapping needs to know."""
+    import traceback
+
+    try:
+        return "ok", load_function(name)(event, LambdaContext(name, 512, 60))
+    except Exception:
+        return "error", traceback.format_exc()

@@ -78,6 +78,12 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The user id is the `sub` claim"},
         "apiToken": {"type": "apiKey", "in": "header", "name": "Api-Token", "description": "Server-to-server token of the platform's services"},
+        "agoraSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Agora-Signature-V2",
+            "description": "Agora's Notifications service: hex HMAC-SHA256 of the raw body keyed with the notification secret",
+        },
     }
 
     def ref(name: str, model: Any) -> dict[str, str]:
@@ -127,6 +133,8 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{"bearerJwt": []}] + ([{}] if op.auth == "optional" else [])
             elif op.auth == "api_token":
                 operation["security"] = [{"apiToken": []}]
+            elif op.auth == "agora_signature":
+                operation["security"] = [{"agoraSignature": []}]
     document["components"]["schemas"] = dict(sorted(_reachable(document, schemas).items()))
     document["paths"] = dict(sorted(document["paths"].items()))
     return document

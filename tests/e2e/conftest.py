@@ -1,5 +1,6 @@
 """A local stack (the same code as ``make run``) started once for the e2e session, on free ports so it
-can run beside a developer's ``make run``, and stopped at the end."""
+can run beside a developer's ``make run``, and stopped at the end; and the ``target`` of the smoke
+flows: that local stack, or a deployed stage when ``SMOKE_API_URL`` is set (``make smoke``)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,71 @@ def stack() -> Stack:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------ smoke target: local stack or deployed stage
+
+SMOKE_VARIABLES = {
+    "SMOKE_CREATOR_TOKEN": "bearer JWT of a test user who creates the streams",
+    "SMOKE_VIEWER_TOKEN": "bearer JWT of a second test user who joins them",
+    "SMOKE_API_TOKEN": "the Api-Token of the internal endpoints and /v1/live-events (the ApiTokenSecret)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "smoke: end-to-end flows that also run against a deployed stage (make smoke API_URL=...)")
+
+
+@dataclass
+class User:
+    id: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Target:
+    """Where the smoke flows run: a base URL, two users with their bearer tokens, and the Api-Token."""
+
+    base_url: str
+    creator: User
+    viewer: User
+    api_token: dict[str, str]
+    deployed: bool
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _user_id(token: str) -> str:
+    """The ``sub`` claim the API identifies a caller by (read, not verified: the API verifies it)."""
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})["sub"]
+
+
+def _deployed_target(base_url: str) -> Target:
+    missing = [f"{name} ({what})" for name, what in SMOKE_VARIABLES.items() if not os.environ.get(name)]
+    if missing:
+        pytest.fail("make smoke needs these environment variables:\n  " + "\n  ".join(missing))
+    creator, viewer = (os.environ["SMOKE_CREATOR_TOKEN"], os.environ["SMOKE_VIEWER_TOKEN"])
+    return Target(
+        base_url.rstrip("/"),
+        User(_user_id(creator), creator),
+        User(_user_id(viewer), viewer),
+        {"Api-Token": os.environ["SMOKE_API_TOKEN"]},
+        deployed=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    base_url = os.environ.get("SMOKE_API_URL")
+    if base_url:
+        return _deployed_target(base_url)
+    stack: Stack = request.getfixturevalue("stack")
+    creator, viewer = os.urandom(12).hex(), os.urandom(12).hex()
+    return Target(stack.base_url, User(creator, stack.token(creator)), User(viewer, stack.token(viewer)), stack.api_token, deployed=False)

@@ -150,6 +150,19 @@ class PlatformError(BaseModel):
     message: str
 
 
+class AgoraNotificationOutcome(BaseModel):
+    noticeId: str
+    eventType: int
+    outcome: Literal["applied", "duplicate", "stale", "ignored"] = Field(
+        description="applied; duplicate (this noticeId was applied before); stale (older than the participant's state); "
+        "ignored (an event type, channel or uid this service does not know)"
+    )
+    reason: Optional[str] = None
+    liveStreamId: Optional[str] = None
+    userId: Optional[str] = None
+    left: Optional[int] = Field(None, description="102 channel destroy: how many participants it removed")
+
+
 DATA_MODELS: dict[str, Any] = {
     "Stream": StreamOut,
     "Joined": Joined,
@@ -162,4 +175,5 @@ DATA_MODELS: dict[str, Any] = {
     "AccessGrant": AccessGrant,
     "LiveEventsPage": LiveEventsPage,
     "UserSummary": UserSummary,
+    "AgoraNotificationOutcome": AgoraNotificationOutcome,
 }

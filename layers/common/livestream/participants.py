@@ -10,24 +10,33 @@ participant's ``watching`` flag, so a double join counts once and a double leave
 once. The peak is raised right after each join; a leave is refused by its condition while the peak
 lags the current count, so no maximum is ever lost (``peak`` is read as ``max(peak, current)``).
 
+Presence: a viewer carries a deadline (token lifetime + PRESENCE_GRACE_SECONDS, indexed in the sparse
+ExpiryIndex) that joining, token renewal and a confirming Agora channel event push forward; the
+presence sweep (:mod:`livestream.presence`) removes viewers past it through :func:`drop_stale`.
+Agora's channel events change the same flags and counters through :func:`settle`, guarded by the participant's last applied ``clientSeq`` (and the
+time of its last join/leave through the API, ``apiAt``) in the same conditional write.
+
 Round trips (DynamoDB):
   join       1 BatchGetItem (stream, participant, access, profile) + 1 TransactWriteItems
-             (+1 UpdateItem raising the peak, audience only); none written on a repeat join
+             (+1 UpdateItem raising the peak, audience only); a repeat join of a viewer: 1 UpdateItem (deadline)
   leave      1 BatchGetItem + at most 1 TransactWriteItems / UpdateItem
-  renew      1 BatchGetItem
+  renew      1 BatchGetItem (+1 UpdateItem pushing a viewer's deadline)
+  settle     1 TransactWriteItems (+1 UpdateItem raising the peak when a viewer starts watching)
   viewers    1 BatchGetItem + Query pages of AudienceIndex + 1 BatchGetItem per 100 keys (profiles, follows)
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Optional
+from datetime import datetime, timedelta
+from typing import Any, Literal, NamedTuple, Optional
 
 from botocore.exceptions import ClientError
 
-from livestream import agora, store
+from livestream import agora, clock, store
 from livestream.clock import iso, now
 from livestream.errors import Conflict, Forbidden, NotFound
+from livestream.settings import get_settings
 from livestream.slug import fold
 from livestream.streams import load_with_part, role_of, to_api
 from livestream.users import unknown_summary
@@ -36,6 +45,8 @@ JoinAs = Literal["broadcaster", "guest", "audience"]
 UID_ATTEMPTS = 5
 ENDED = ("ended", "cancelled")
 PROFILE_FIELDS = ("username", "name", "surname", "profilePhoto", "followersCount", "followingCount", "expertise")
+PUBLISHERS = ("host", "broadcaster", "guest")
+EXPIRY_ATTRIBUTES = ("expPk", "expSk", "presenceDeadline")
 
 
 # ---------------------------------------------------------------- join
@@ -67,7 +78,9 @@ def _enter(stream: dict[str, Any], caller: str, part: Optional[dict[str, Any]], 
     """Record the participant (uid, flag, counts) and answer their uid. Idempotent."""
     stream_id = stream["id"]
     if part and (part.get("watching") if watching else part.get("streaming")):
-        return int(part["uid"])  # already in: nothing to write, nothing to count twice
+        if watching:
+            refresh_deadline(stream_id, caller)
+        return int(part["uid"])  # already in: nothing to count twice
     candidate = 0  # advances only when another user holds the candidate uid
     for _ in range(UID_ATTEMPTS):
         has_uid = bool(part and "uid" in part)
@@ -115,11 +128,12 @@ def _part_update(
     stream_id: str, user_id: str, uid: int, part: Optional[dict[str, Any]], profile: Optional[dict[str, Any]], *, watching: bool
 ) -> dict[str, Any]:
     timestamp = iso(now())
-    values: dict[str, Any] = {":uid": uid, ":me": user_id, ":t": timestamp, ":true": True}
-    sets = ["uid = if_not_exists(uid, :uid)", "userId = :me", "firstJoinedAt = if_not_exists(firstJoinedAt, :t)"]
+    values: dict[str, Any] = {":uid": uid, ":me": user_id, ":t": timestamp, ":true": True, ":api": _epoch()}
+    sets = ["uid = if_not_exists(uid, :uid)", "userId = :me", "firstJoinedAt = if_not_exists(firstJoinedAt, :t)", "apiAt = :api"]
     if watching:
-        values.update({":apk": f"AUDIENCE#{stream_id}", ":ask": f"{timestamp}#{user_id}", ":search": _search_text(profile), ":false": False})
-        sets += ["watching = :true", "everWatched = :true", "joinedAt = :t", "audiencePk = :apk", "audienceSk = :ask", "searchText = :search"]
+        watch_sets, watch_values = _watch_sets(stream_id, user_id, profile, timestamp)
+        sets += watch_sets
+        values.update(watch_values, **{":false": False})
         condition = "(attribute_not_exists(watching) OR watching = :false)"
         if not (part and part.get("everWatched")):
             condition += " AND attribute_not_exists(everWatched)"
@@ -132,11 +146,44 @@ def _part_update(
         "Update": {
             "TableName": store.table(),
             "Key": store.serialize(store.part_key(stream_id, user_id)),
-            "UpdateExpression": "SET " + ", ".join(sets),
+            # a join through the API starts a new client session: Agora events older than it are stale
+            # by ``apiAt``, and the new session's clientSeq (a new device's, say) starts afresh
+            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE lastClientSeq",
             "ConditionExpression": condition,
             "ExpressionAttributeValues": store.values(values),
         }
     }
+
+
+def _watch_sets(stream_id: str, user_id: str, profile: Optional[dict[str, Any]], timestamp: str) -> tuple[list[str], dict[str, Any]]:
+    """What starting to watch sets on a participant: the flags, its AudienceIndex entry and its deadline."""
+    values = {":true": True, ":t": timestamp, ":apk": f"AUDIENCE#{stream_id}", ":ask": f"{timestamp}#{user_id}", ":search": _search_text(profile)}
+    sets = ["watching = :true", "everWatched = :true", "joinedAt = :t", "audiencePk = :apk", "audienceSk = :ask", "searchText = :search"]
+    deadline_sets, deadline_values = _deadline_sets(stream_id, user_id)
+    return sets + deadline_sets, {**values, **deadline_values}
+
+
+def presence_deadline(at: Optional[datetime] = None) -> str:
+    """When a viewer seen at ``at`` (default now) stops counting unless renewed or confirmed: the token
+    lifetime plus the grace period."""
+    settings = get_settings()
+    return iso((at or clock.now()) + timedelta(seconds=settings.agora_token_ttl_seconds + settings.presence_grace_seconds))
+
+
+def _deadline_sets(stream_id: str, user_id: str) -> tuple[list[str], dict[str, Any]]:
+    deadline = presence_deadline()
+    marker = store.expiry_marker(deadline, stream_id, user_id)
+    return ["expPk = :epk", "expSk = :esk", "presenceDeadline = :deadline"], {":epk": marker["expPk"], ":esk": marker["expSk"], ":deadline": deadline}
+
+
+def _epoch() -> int:
+    return int(clock.now().timestamp())
+
+
+def refresh_deadline(stream_id: str, user_id: str) -> bool:
+    """Push a current viewer's deadline forward (joining again, renewing tokens); ``False`` if not watching."""
+    sets, values = _deadline_sets(stream_id, user_id)
+    return store.update_if(store.part_key(stream_id, user_id), "SET " + ", ".join(sets), "watching = :true", {**values, ":true": True}) is not None
 
 
 def _stream_update(stream_id: str, part: Optional[dict[str, Any]], *, watching: bool) -> dict[str, Any]:
@@ -188,8 +235,8 @@ def leave(stream_id: str, caller: str) -> dict[str, Any]:
         store.client().update_item(
             TableName=store.table(),
             Key=store.serialize(store.part_key(stream_id, caller)),
-            UpdateExpression="SET streaming = :false",
-            ExpressionAttributeValues=store.values({":false": False}),
+            UpdateExpression="SET streaming = :false, apiAt = :api",
+            ExpressionAttributeValues=store.values({":false": False, ":api": _epoch()}),
         )
         left = True
     if part and part.get("watching"):
@@ -197,27 +244,28 @@ def leave(stream_id: str, caller: str) -> dict[str, Any]:
     return {"liveStreamId": stream_id, "userId": caller, "left": left}
 
 
-def _stop_watching(stream_id: str, caller: str) -> bool:
+UNWATCH = "watching = :false REMOVE audiencePk, audienceSk, " + ", ".join(EXPIRY_ATTRIBUTES)
+
+
+def _stop_watching(stream_id: str, caller: str, *, condition: str = "", values: Optional[dict[str, Any]] = None) -> bool:
+    """Stop a viewer watching and count them out; ``condition`` (with ``values``) guards the participant
+    further (the sweep: the deadline it saw has not moved). ``False`` when the participant no longer
+    qualifies (a concurrent leave did it, or the guard failed)."""
+    part_values = {":false": False, ":true": True, **(values or {})}
+    sets = "SET apiAt = :api, " if not condition else "SET "
+    if not condition:
+        part_values[":api"] = _epoch()
     writes = [
         {
             "Update": {
                 "TableName": store.table(),
                 "Key": store.serialize(store.part_key(stream_id, caller)),
-                "UpdateExpression": "SET watching = :false REMOVE audiencePk, audienceSk",
-                "ConditionExpression": "watching = :true",
-                "ExpressionAttributeValues": store.values({":false": False, ":true": True}),
+                "UpdateExpression": sets + UNWATCH,
+                "ConditionExpression": "watching = :true" + (f" AND ({condition})" if condition else ""),
+                "ExpressionAttributeValues": store.values(part_values),
             }
         },
-        {
-            "Update": {
-                "TableName": store.table(),
-                "Key": store.serialize(store.stream_key(stream_id)),
-                "UpdateExpression": "ADD audienceCount :minus",
-                # the count only goes down once the peak has seen it
-                "ConditionExpression": "peakAudience >= audienceCount",
-                "ExpressionAttributeValues": store.values({":minus": -1}),
-            }
-        },
+        _unwatch_stream_update(stream_id),
     ]
     for _ in range(3):
         try:
@@ -234,6 +282,213 @@ def _stop_watching(stream_id: str, caller: str) -> bool:
     raise Conflict("liveStreamId: the audience is changing too fast, try again")
 
 
+def _unwatch_stream_update(stream_id: str, extra_condition: str = "", values: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": store.table(),
+            "Key": store.serialize(store.stream_key(stream_id)),
+            "UpdateExpression": "ADD audienceCount :minus",
+            # the count only goes down once the peak has seen it
+            "ConditionExpression": "peakAudience >= audienceCount" + extra_condition,
+            "ExpressionAttributeValues": store.values({":minus": -1, **(values or {})}),
+            **({"ExpressionAttributeNames": {"#status": "status"}} if "#status" in extra_condition else {}),
+        }
+    }
+
+
+# ---------------------------------------------------------------- presence (Agora channel events, the sweep)
+
+
+class Guard(NamedTuple):
+    """What makes a channel event apply once and in order. ``notice_id``: the notification's id, put
+    (``NOTICE#<id>``, expiring by TTL) in the same transaction, so the same notification twice has one
+    effect. ``seq``: Agora's ``clientSeq``, applied only when newer than the participant's last applied
+    one (``None`` for channel-wide events). ``ts``: when it happened at Agora (Unix s); an event older
+    than the participant's last join or leave through the API, or than its last applied event (for
+    channel-wide events), is stale."""
+
+    notice_id: Optional[str]
+    seq: Optional[int]
+    ts: int
+
+
+NOTICE_TTL_SECONDS = 86400  # Agora retries a notification for minutes; a day is ample
+
+
+def settle(
+    stream: dict[str, Any],
+    user_id: str,
+    part: dict[str, Any],
+    profile: Optional[dict[str, Any]],
+    *,
+    watching: Optional[bool],
+    streaming: Optional[bool],
+    guard: Guard,
+) -> str:
+    """Bring a participant to what a channel event reports (``None``: unchanged), with the same counters
+    and rules as joining and leaving: one starts watching only a live stream, only listed publishers
+    stream, a viewer still watching is confirmed (deadline pushed). ``"applied"``, ``"duplicate"``
+    (notification already applied) or ``"stale"`` (older than what the participant already reflects)."""
+    stream_id = stream["id"]
+    listed = role_of(stream, user_id)
+    for _ in range(UID_ATTEMPTS):
+        verdict = _freshness(part, guard)
+        if verdict != "fresh":
+            return verdict
+        was_watching, was_streaming = bool(part.get("watching")), bool(part.get("streaming"))
+        watch = was_watching if watching is None else watching
+        publish = was_streaming if streaming is None else streaming
+        if watch and not was_watching and stream["status"] != "active":
+            watch = False  # nobody starts watching a stream that is not live
+        if publish and not was_streaming and (listed not in PUBLISHERS or stream["status"] in ENDED):
+            publish = False  # only listed publishers stream, and only until the end
+        starts_streaming = publish and not was_streaming
+        writes = [_settle_part(stream_id, user_id, part, profile, (was_watching, watch), (was_streaming, publish), guard)]
+        stream_write = _settle_stream(stream_id, part, was_watching, watch, starts_streaming)
+        if stream_write:
+            writes.append(stream_write)
+        if guard.notice_id:
+            writes.append(_notice_put(guard.notice_id))
+        try:
+            store.transact(writes)
+        except ClientError as exc:
+            codes = store.cancellation_codes(exc)
+            if not codes:
+                raise
+            if guard.notice_id and codes[-1] == "ConditionalCheckFailed":
+                return "duplicate"
+            if codes[0] == "ConditionalCheckFailed":
+                part = store.get(store.part_key(stream_id, user_id)) or {}
+                if "uid" not in part:
+                    return "stale"
+                continue
+            if stream_write and codes[1] == "ConditionalCheckFailed":
+                if was_watching and not watch:
+                    _raise_peak(stream_id)  # the count only goes down once the peak has seen it
+                stream = store.get(store.stream_key(stream_id)) or stream
+                continue
+            raise
+        if watch and not was_watching:
+            _raise_peak(stream_id)
+        return "applied"
+    raise Conflict("the participant is changing too fast, try again")
+
+
+def _freshness(part: dict[str, Any], guard: Guard) -> str:
+    """``fresh`` when the event is newer than what the participant reflects; ``duplicate`` when it is
+    the client event last applied (same ``clientSeq``); else ``stale``."""
+    if guard.seq is not None and part.get("lastClientSeq") == guard.seq:
+        return "duplicate"
+    if "apiAt" in part and part["apiAt"] >= guard.ts:
+        return "stale"
+    if guard.seq is None:
+        return "fresh" if part.get("lastEventTs", 0) <= guard.ts else "stale"
+    return "fresh" if part.get("lastClientSeq", -1) < guard.seq else "stale"
+
+
+def _settle_part(
+    stream_id: str,
+    user_id: str,
+    part: dict[str, Any],
+    profile: Optional[dict[str, Any]],
+    watching: tuple[bool, bool],
+    streaming: tuple[bool, bool],
+    guard: Guard,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {":true": True, ":false": False, ":ts": guard.ts}
+    sets, removes = ["lastEventTs = :ts"], []
+    conditions = ["attribute_exists(uid)", "(attribute_not_exists(apiAt) OR apiAt < :ts)"]
+    if guard.seq is None:
+        conditions.append("(attribute_not_exists(lastEventTs) OR lastEventTs <= :ts)")
+    else:
+        sets.append("lastClientSeq = :seq")
+        values[":seq"] = guard.seq
+        conditions.append("(attribute_not_exists(lastClientSeq) OR lastClientSeq < :seq)")
+    was, now_watching = watching
+    if now_watching and not was:
+        known = profile or ({"searchText": part["searchText"]} if part.get("searchText") else None)
+        watch_sets, watch_values = _watch_sets(stream_id, user_id, known, iso(now()))
+        sets += watch_sets
+        values.update(watch_values)
+        conditions.append("(attribute_not_exists(watching) OR watching = :false)")
+        if not part.get("everWatched"):
+            conditions.append("attribute_not_exists(everWatched)")
+    elif was and not now_watching:
+        sets.append("watching = :false")
+        removes += ["audiencePk", "audienceSk", *EXPIRY_ATTRIBUTES]
+        conditions.append("watching = :true")
+    elif now_watching:  # still watching: the event confirms the viewer
+        deadline_sets, deadline_values = _deadline_sets(stream_id, user_id)
+        sets += deadline_sets
+        values.update(deadline_values)
+        conditions.append("watching = :true")
+    else:
+        conditions.append("(attribute_not_exists(watching) OR watching = :false)")
+    was, now_streaming = streaming
+    if now_streaming and not was:
+        sets += ["streaming = :true", "streamingSince = :since"]
+        values[":since"] = iso(now())
+        conditions.append("(attribute_not_exists(streaming) OR streaming = :false)")
+    elif was and not now_streaming:
+        sets.append("streaming = :false")
+        conditions.append("streaming = :true")
+    else:
+        conditions.append("streaming = :true" if now_streaming else "(attribute_not_exists(streaming) OR streaming = :false)")
+    return {
+        "Update": {
+            "TableName": store.table(),
+            "Key": store.serialize(store.part_key(stream_id, user_id)),
+            "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": store.values(values),
+        }
+    }
+
+
+def _settle_stream(stream_id: str, part: dict[str, Any], was_watching: bool, watching: bool, starts_streaming: bool) -> Optional[dict[str, Any]]:
+    """The stream's side of a settle: the audience counters (as join and leave move them), or only
+    the check that a publisher may start streaming."""
+    if watching and not was_watching:
+        return _stream_update(stream_id, part, watching=True)
+    if was_watching and not watching:
+        if starts_streaming:
+            return _unwatch_stream_update(stream_id, " AND #status IN (:scheduled, :active)", {":scheduled": "scheduled", ":active": "active"})
+        return _unwatch_stream_update(stream_id)
+    if starts_streaming:
+        return _stream_update(stream_id, part, watching=False)
+    return None
+
+
+def _notice_put(notice_id: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": store.table(),
+            "Item": store.serialize({**store.notice_key(notice_id), "expiresAt": _epoch() + NOTICE_TTL_SECONDS}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def claim_notice(notice_id: str) -> bool:
+    """Record a channel-wide notification as applied; ``False`` if it already was."""
+    try:
+        store.client().put_item(**_notice_put(notice_id)["Put"])
+        return True
+    except store.client().exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def release_notice(notice_id: str) -> None:
+    """Forget a notification whose application failed half-way, so that Agora's retry applies it."""
+    store.client().delete_item(TableName=store.table(), Key=store.serialize(store.notice_key(notice_id)))
+
+
+def drop_stale(stream_id: str, user_id: str, seen: str) -> bool:
+    """Remove a viewer whose deadline (ExpiryIndex sort key ``seen``) passed, as a leave would; ``False``
+    when they left meanwhile or their deadline moved (renewed, confirmed)."""
+    return _stop_watching(stream_id, user_id, condition="expSk = :seen", values={":seen": seen})
+
+
 # ---------------------------------------------------------------- token renewal
 
 
@@ -246,6 +501,8 @@ def renew(stream_id: str, caller: str) -> dict[str, Any]:
     # a listed member renews publisher rights unless they are only watching; everyone else watches
     listed = role_of(stream, caller)
     role = "audience" if listed is None or (part.get("watching") and not part.get("streaming")) else listed
+    if part.get("watching"):
+        refresh_deadline(stream_id, caller)
     return {"liveStream": to_api(stream, role_of(stream, caller, part)), **agora.mint(stream["channelName"], int(part["uid"]), caller, role)}
 
 

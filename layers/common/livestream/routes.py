@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 
 class Operation(NamedTuple):
-    auth: str  # "user" (bearer JWT), "optional", "api_token", "none"
+    auth: str  # "user" (bearer JWT), "optional", "api_token", "agora_signature", "none"
     success: int
     data: str | None  # a key of livestream.contract.DATA_MODELS
     errors: tuple[int, ...]
@@ -43,6 +43,7 @@ ROUTES: dict[str, dict[str, Operation]] = {
         "DELETE": Operation("api_token", 200, "FollowEdge", (400, 401)),
     },
     "/internal/v1/live-stream/{id}/access/{userId}": {"PUT": Operation("api_token", 200, "AccessGrant", (400, 401, 404))},
+    "/webhooks/agora": {"POST": Operation("agora_signature", 200, "AgoraNotificationOutcome", (400, 401, 415))},
     "/openapi.json": {"GET": Operation("none", 200, None, (), shape="raw")},
     "/docs": {"GET": Operation("none", 200, None, (), shape="raw")},
 }

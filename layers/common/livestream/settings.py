@@ -23,10 +23,15 @@ class Settings(BaseModel):
     api_token_secret_name: str = Field("", alias="API_TOKEN_SECRET_NAME")
     agora_secret_name: str = Field("", alias="AGORA_SECRET_NAME")
     agora_token_ttl_seconds: PositiveInt = Field(3600, alias="AGORA_TOKEN_TTL_SECONDS")
+    agora_token_version: Literal["006", "007"] = Field("007", alias="AGORA_TOKEN_VERSION")
+    agora_notification_secret_name: str = Field("", alias="AGORA_NOTIFICATION_SECRET_NAME")
+    presence_grace_seconds: PositiveInt = Field(300, alias="PRESENCE_GRACE_SECONDS")
     secrets_max_age_seconds: PositiveInt = Field(300, alias="SECRETS_MAX_AGE_SECONDS")
     idempotency_ttl_seconds: PositiveInt = Field(86400, alias="IDEMPOTENCY_TTL_SECONDS")
     reminder_queue_url: Optional[str] = Field(None, alias="REMINDER_QUEUE_URL")
     reminder_lead_minutes: PositiveInt = Field(15, alias="REMINDER_LEAD_MINUTES")
+    event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
+    audience_event_interval_seconds: PositiveInt = Field(10, alias="AUDIENCE_EVENT_INTERVAL_SECONDS")
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,8 @@ One table holds every entity (keys below); its indexes serve the access patterns
   STREAM#<id>         UID#<uid>           uid uniqueness guard (which user holds the uid)
   STREAM#<id>         REMINDER#<userId>   a user's reminder (present = on)
   CHANNEL#<name>      CHANNEL             channel-name uniqueness guard
+  NOTICE#<noticeId>   NOTICE              an applied Agora notification (deduplication; expires by TTL)
+  SWEEP               PRESENCE            the presence sweep's cursor (last minute fully swept)
   USER#<id>           PROFILE             a user profile synced by the user service
   USER#<id>           FOLLOWS#<targetId>  a follow edge
 
@@ -18,12 +20,15 @@ One table holds every entity (keys below); its indexes serve the access patterns
   CreatorIndex  creatorPk=CREATOR#<userId>, creatorSk=<createdAt>#<streamId>
   AudienceIndex audiencePk=AUDIENCE#<streamId>, audienceSk=<joinedAt>#<userId>  (sparse: current audience only)
   DueIndex      duePk=DUE#<yyyy-mm-dd of planned start>, dueSk=<plannedStartDate>#<streamId>  (sparse: reminders to send)
+  ExpiryIndex   expPk=EXP#<yyyy-mm-ddThh:mm of deadline>#<shard>, expSk=<deadline>#<streamId>#<userId>
+                (sparse: current viewers, by the minute their presence lapses unless renewed or confirmed)
 
 The client is created at import: every function talks to the table on every request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Iterable
@@ -90,6 +95,28 @@ def due_marker(planned_start: str, stream_id: str) -> dict[str, str]:
 
 def channel_key(name: str) -> dict[str, str]:
     return {"pk": f"CHANNEL#{name}", "sk": "CHANNEL"}
+
+
+def notice_key(notice_id: str) -> dict[str, str]:
+    return {"pk": f"NOTICE#{notice_id}", "sk": "NOTICE"}
+
+
+def sweep_key() -> dict[str, str]:
+    return {"pk": "SWEEP", "sk": "PRESENCE"}
+
+
+EXPIRY_SHARDS = 8  # a join burst on one stream spreads its ExpiryIndex writes over 8 partitions
+
+
+def expiry_bucket(minute: str, shard: int) -> str:
+    """ExpiryIndex partition of the deadlines within ``minute`` (``yyyy-mm-ddThh:mm``)."""
+    return f"EXP#{minute}#{shard}"
+
+
+def expiry_marker(deadline: str, stream_id: str, user_id: str) -> dict[str, str]:
+    """ExpiryIndex attributes of a viewer whose presence lapses at ``deadline`` (ISO, as :func:`clock.iso`)."""
+    shard = int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) % EXPIRY_SHARDS
+    return {"expPk": expiry_bucket(deadline[:16], shard), "expSk": f"{deadline}#{stream_id}#{user_id}"}
 
 
 def profile_key(user_id: str) -> dict[str, str]:

@@ -1,0 +1,49 @@
+"""POST /webhooks/agora — Agora's channel event notifications (RTC): who is really watching or streaming.
+
+The signature (``Agora-Signature-V2``, HMAC-SHA256 of the raw body with the notification secret) is
+checked before anything is parsed: missing or wrong is 401 and nothing is applied. Then the body is
+validated (400 naming the field) and applied; unknown channels and uids are acknowledged (200).
+
+DynamoDB round trips (a user event): GetItem, 2 BatchGetItem, 1 TransactWriteItems (+1 UpdateItem).
+"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+
+from livestream import presence
+from livestream.api import create_app
+from livestream.envelope import ok
+from livestream.errors import CANONICAL_MESSAGES, ApiError
+from livestream.observability import instrument, logger
+
+app = create_app()
+
+
+@app.post("/webhooks/agora", summary="Agora channel events (Notifications service)", tags=["Presence"])
+def agora_webhook(
+    notification: Annotated[presence.AgoraNotification, Body()],
+    signature: Annotated[
+        str,
+        Header(alias="Agora-Signature-V2", description="Hex HMAC-SHA256 of the raw body, keyed with the notification secret"),
+    ],
+):
+    result = presence.apply(notification, app.lambda_context.get_remaining_time_in_millis)
+    logger.info("agora notification", extra=result)
+    return ok(result)
+
+
+def handle(event, context):
+    try:
+        presence.verify_signature(event)
+    except ApiError as exc:
+        return app.fail_proxy(exc.status, exc.errors, exc)
+    except Exception:  # the secret could not be read: Agora retries a non-200
+        logger.exception("the notification secret is unavailable")
+        answer = app.fail_proxy(503, [CANONICAL_MESSAGES[503]])
+        answer["headers"]["Retry-After"] = "5"
+        return answer
+    return app.resolve(event, context)
+
+
+lambda_handler = instrument(handle)

@@ -1,0 +1,282 @@
+"""Presence from the media side: Agora's channel event notifications, and the sweep of stale viewers.
+
+Agora's Notifications service (RTC channel events) POSTs ``{noticeId, productId, eventType, notifyMs,
+sid, payload}`` to ``/webhooks/agora``, signed in ``Agora-Signature-V2``: the hex HMAC-SHA256 of the raw
+body keyed with the notification secret. Events applied (the rest are acknowledged and ignored):
+
+  102 channel destroy               everyone in the channel left: viewers and publishers, as ``leave``
+  103 / 104 broadcaster join / leave     the participant streams / stops streaming
+  105 / 106 audience join / leave        the participant watches (counted) / stops (counted out)
+  111 client role → broadcaster     stops watching, streams
+  112 client role → audience        stops streaming, watches
+
+The stream is found by channel name (its ``CHANNEL#<name>`` guard), the participant by uid (the
+stream's ``UID#<uid>`` guard); unknown channels and uids are acknowledged and ignored. Each event goes
+through :func:`livestream.participants.settle`: one transaction that moves the flags and counters as
+join and leave do, records ``clientSeq`` (only a newer one applies) and the ``noticeId`` (a second
+delivery has no effect).
+
+A body whose signature verifies but which is not a notification (not JSON, or a handled event without
+``channelName``, ``uid``, ``clientSeq`` or ``ts``) is answered 400 naming the field: only someone holding
+the secret can send it, so it is a bug to surface, not noise to swallow. Agora retries it three times.
+
+DynamoDB round trips per user event: GetItem (channel), BatchGetItem (stream, uid guard),
+BatchGetItem (participant, profile), TransactWriteItems (+1 UpdateItem raising the peak on a join).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from livestream import clock, participants, store
+from livestream.clock import iso
+from livestream.errors import Unauthorized
+from livestream.observability import logger
+from livestream.secrets import get_secret_string
+from livestream.settings import get_settings
+
+SIGNATURE_HEADER = "agora-signature-v2"
+
+CHANNEL_DESTROY = 102
+BROADCASTER_JOIN, BROADCASTER_LEAVE = 103, 104
+AUDIENCE_JOIN, AUDIENCE_LEAVE = 105, 106
+ROLE_TO_BROADCASTER, ROLE_TO_AUDIENCE = 111, 112
+
+# eventType → (watching, streaming) the participant is in afterwards (None: unchanged)
+USER_EVENTS: dict[int, tuple[Optional[bool], Optional[bool]]] = {
+    BROADCASTER_JOIN: (None, True),
+    BROADCASTER_LEAVE: (None, False),
+    AUDIENCE_JOIN: (True, None),
+    AUDIENCE_LEAVE: (False, None),
+    ROLE_TO_BROADCASTER: (False, True),
+    ROLE_TO_AUDIENCE: (True, False),
+}
+
+
+# ---------------------------------------------------------------- the notification
+
+
+class ChannelEventPayload(BaseModel):
+    """``payload`` of an RTC channel event. Agora also sends ``platform``, ``clientType``, ``reason``,
+    ``duration``, ``account`` (user events) and ``lastUid`` (102): accepted, not needed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    channelName: Optional[StrictStr] = Field(None, min_length=1, max_length=64)
+    uid: Optional[StrictInt] = Field(None, ge=0, le=2**32 - 1)
+    clientSeq: Optional[StrictInt] = Field(None, ge=0, le=2**64 - 1, description="Orders the events of one uid")
+    ts: Optional[StrictInt] = Field(None, ge=0, le=2**40, description="When the event happened at Agora (Unix seconds)")
+
+
+class AgoraNotification(BaseModel):
+    """One notification of Agora's Notifications service (RTC channel events)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    noticeId: StrictStr = Field(min_length=1, max_length=200)
+    productId: StrictInt
+    eventType: StrictInt
+    notifyMs: StrictInt = Field(ge=0)
+    sid: Optional[StrictStr] = None
+    payload: ChannelEventPayload
+
+    @model_validator(mode="after")
+    def _required_for_the_event(self) -> AgoraNotification:
+        needed = ("channelName", "ts") if self.eventType == CHANNEL_DESTROY else ("channelName", "uid", "clientSeq", "ts")
+        if self.eventType in USER_EVENTS or self.eventType == CHANNEL_DESTROY:
+            for name in needed:
+                if getattr(self.payload, name) is None:
+                    raise ValueError(f"payload.{name}: field required")
+        return self
+
+
+# ---------------------------------------------------------------- signature
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The request body exactly as Agora sent it (API Gateway base64-encodes binary media types)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def verify_signature(event: dict[str, Any]) -> None:
+    """``Agora-Signature-V2`` must be the hex HMAC-SHA256 of the raw body keyed with the notification
+    secret (constant-time comparison); else 401 and nothing is applied."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    given = headers.get(SIGNATURE_HEADER)
+    if not given:
+        raise Unauthorized("Agora-Signature-V2: missing")
+    secret = get_secret_string(get_settings().agora_notification_secret_name)
+    expected = sign(raw_body(event), secret)
+    if not hmac.compare_digest(expected.encode("ascii"), given.strip().lower().encode("utf-8", "replace")):
+        raise Unauthorized("Agora-Signature-V2: does not match the body")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------- applying events
+
+
+def apply(notification: AgoraNotification, time_left_ms: Callable[[], int] = lambda: 10_000) -> dict[str, Any]:
+    """Apply one notification; answers what happened (``applied``, ``duplicate``, ``stale``, ``ignored``)."""
+    result = {"noticeId": notification.noticeId, "eventType": notification.eventType}
+    if notification.eventType == CHANNEL_DESTROY:
+        return {**result, **_destroy(notification, time_left_ms)}
+    if notification.eventType not in USER_EVENTS:
+        return {**result, "outcome": "ignored", "reason": "event type not used"}
+    payload = notification.payload
+    channel = store.get(store.channel_key(payload.channelName), consistent=False)
+    if channel is None:
+        return {**result, "outcome": "ignored", "reason": "unknown channel"}
+    stream_id = channel["streamId"]
+    stream, guard = store.get_many(store.stream_key(stream_id), store.uid_key(stream_id, payload.uid or 0))
+    if stream is None or guard is None:
+        return {**result, "outcome": "ignored", "reason": "unknown uid" if stream else "unknown channel"}
+    user_id = guard["userId"]
+    part, profile = store.get_many(store.part_key(stream_id, user_id), store.profile_key(user_id))
+    if part is None:
+        return {**result, "outcome": "ignored", "reason": "unknown uid"}
+    watching, streaming = USER_EVENTS[notification.eventType]
+    outcome = participants.settle(
+        stream,
+        user_id,
+        part,
+        profile,
+        watching=watching,
+        streaming=streaming,
+        guard=participants.Guard(notification.noticeId, payload.clientSeq, payload.ts or 0),
+    )
+    return {**result, "outcome": outcome, "liveStreamId": stream_id, "userId": user_id}
+
+
+DESTROY_BUDGET_MS = 2_000  # Agora waits 10 s; viewers left over expire by their deadline
+
+
+def _destroy(notification: AgoraNotification, time_left_ms: Callable[[], int]) -> dict[str, Any]:
+    """Channel destroyed: everyone still marked in it leaves, unless they rejoined after ``ts``."""
+    payload = notification.payload
+    channel = store.get(store.channel_key(payload.channelName), consistent=False)
+    if channel is None:
+        return {"outcome": "ignored", "reason": "unknown channel"}
+    if not participants.claim_notice(notification.noticeId):
+        return {"outcome": "duplicate"}
+    stream_id = channel["streamId"]
+    left = 0
+    try:
+        stream = store.get(store.stream_key(stream_id))
+        if stream is None:
+            return {"outcome": "ignored", "reason": "unknown channel"}
+        guard = participants.Guard(None, None, payload.ts or 0)
+        publishers = [stream["creatorId"], *stream.get("broadcasterIds", []), *stream.get("guestIds", [])]
+        pending = [store.part_key(stream_id, user) for user in publishers]
+        deadline_ms = time_left_ms() - DESTROY_BUDGET_MS
+        cursor: Optional[dict[str, Any]] = None
+        while True:
+            for part in store.batch_get(pending, consistent=True) if pending else []:
+                if part.get("watching") or part.get("streaming"):
+                    user_id = part["sk"].removeprefix("PART#")
+                    outcome = participants.settle(stream, user_id, part, None, watching=False, streaming=False, guard=guard)
+                    left += outcome == "applied"
+            if time_left_ms() < deadline_ms:
+                break
+            viewers, cursor = _audience_page(stream_id, cursor)
+            pending = [store.part_key(stream_id, user) for user in viewers]
+            if not pending:
+                break
+    except Exception:
+        participants.release_notice(notification.noticeId)
+        raise
+    return {"outcome": "applied", "liveStreamId": stream_id, "left": left}
+
+
+def _audience_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list[str], Optional[dict[str, Any]]]:
+    """Up to 100 current viewers of a stream (AudienceIndex), and where to go on (``None``: done)."""
+    if cursor == {}:
+        return [], None
+    query: dict[str, Any] = {
+        "TableName": store.table(),
+        "IndexName": "AudienceIndex",
+        "KeyConditionExpression": "audiencePk = :pk",
+        "ExpressionAttributeValues": store.values({":pk": f"AUDIENCE#{stream_id}"}),
+        "Limit": store.BATCH_GET_LIMIT,
+    }
+    if cursor:
+        query["ExclusiveStartKey"] = cursor
+    response = store.client().query(**query)
+    users = [(store.deserialize(item) or {})["sk"].removeprefix("PART#") for item in response.get("Items", [])]
+    return users, response.get("LastEvaluatedKey") or {}
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambda: 60_000) -> dict[str, Any]:
+    """Remove every viewer whose deadline is past, as a leave would, reading only expired entries of
+    ExpiryIndex: the minute buckets from the cursor (last minute fully swept) to ``at``, each over its
+    shards. Overlapping sweeps are harmless (each removal is conditional on the deadline it saw)."""
+    at = at or clock.now()
+    now_iso = iso(at)
+    cursor_item = store.get(store.sweep_key())
+    first = _minute(at - timedelta(minutes=FIRST_LOOKBACK_MINUTES))
+    start = cursor_item["through"] if cursor_item else first
+    minute = _next_minute(start) if cursor_item else first
+    current = now_iso[:16]
+    removed = seen = 0
+    completed: Optional[str] = None
+    while minute <= current and time_left_ms() > SWEEP_RESERVE_MS:
+        for shard in range(store.EXPIRY_SHARDS):
+            for exp_sk, pk, sk in _expired(store.expiry_bucket(minute, shard), now_iso):
+                seen += 1
+                stream_id, user_id = pk.removeprefix("STREAM#"), sk.removeprefix("PART#")
+                removed += participants.drop_stale(stream_id, user_id, exp_sk)
+        if minute < current:
+            completed = minute  # every deadline of a past minute has been read
+        minute = _next_minute(minute)
+    if completed:
+        store.update_if(store.sweep_key(), "SET through = :m", "attribute_not_exists(through) OR through < :m", {":m": completed})
+    result = {"removed": removed, "expired": seen, "through": completed or start}
+    logger.info("presence sweep", extra=result)
+    return result
+
+
+FIRST_LOOKBACK_MINUTES = 60  # a first sweep (no cursor yet) reaches an hour back
+SWEEP_RESERVE_MS = 5_000
+
+
+def _expired(bucket: str, now_iso: str) -> list[tuple[str, str, str]]:
+    query: dict[str, Any] = {
+        "TableName": store.table(),
+        "IndexName": "ExpiryIndex",
+        # expSk is "<deadline>#<stream>#<user>" with a fixed-width deadline: "$" sorts after "#", so
+        # this reads exactly the entries whose deadline is at or before now
+        "KeyConditionExpression": "expPk = :pk AND expSk < :bound",
+        "ExpressionAttributeValues": store.values({":pk": bucket, ":bound": now_iso + "$"}),
+    }
+    found = []
+    while True:
+        response = store.client().query(**query)
+        for raw in response.get("Items", []):
+            item = store.deserialize(raw) or {}
+            found.append((item["expSk"], item["pk"], item["sk"]))
+        if "LastEvaluatedKey" not in response:
+            return found
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _minute(at: datetime) -> str:
+    return iso(at)[:16]
+
+
+def _next_minute(minute: str) -> str:
+    return _minute(datetime.fromisoformat(minute + ":00+00:00") + timedelta(minutes=1))
