@@ -93,7 +93,7 @@ smoke: venv
 lock:
 	$(MAKE) -C layers/common lock
 
-## make bench: cold import of every function, and the dispatch of 10,000 reminders
+## make bench: every function's cold start (import + first invocation) against the floor, warm p50/p99, SnapStart priming; the dispatch of 10,000 reminders
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch
