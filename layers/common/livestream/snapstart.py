@@ -153,6 +153,11 @@ def refresh() -> None:
     for name in _clients:  # rebuilt now, not by the first request
         _client_factory(name)()
     auth._jwks_client.cache_clear()
+    events_out = sys.modules.get("livestream.events_out")
+    if events_out is not None:  # the stream-events function's EventBridge client
+        import boto3
+
+        events_out._client = boto3.client("events")
     idempotency = sys.modules.get("livestream.idempotency")
     if idempotency is not None:
         idempotency._config.cache_clear()  # it holds the table client
