@@ -11,7 +11,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from livestream import presence
+from livestream import presence, snapstart
 from livestream.api import create_app
 from livestream.envelope import ok
 from livestream.errors import CANONICAL_MESSAGES, ApiError
@@ -47,3 +47,4 @@ def handle(event, context):
 
 
 lambda_handler = instrument(handle)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore
