@@ -99,8 +99,8 @@ smoke: venv
 lock:
 	$(MAKE) -C layers/common lock
 
-## make bench: cold import of every function, the dispatch of 1,000 reminders, and the items a viewers
-## request reads at 1,000 and 100,000 viewers
+## make bench: every function's cold start (import + first invocation) against the floor, warm p50/p99, SnapStart
+## priming; the dispatch of 1,000 reminders; the items a viewers request reads at 1,000 and 100,000 viewers
 bench: venv
 	$(PY) -m tests.bench.cold_start
 	$(PY) -m tests.bench.reminder_dispatch

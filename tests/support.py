@@ -261,12 +261,11 @@ def resolved_names(names: dict[str, str], queue_urls: dict[str, str]) -> dict[st
 
 def reset_caches() -> None:
     """Settings and secrets are cached per container; a test that changes them starts a new 'container'."""
-    from aws_lambda_powertools.utilities import parameters
-
+    from livestream.secrets import clear_cache
     from livestream.settings import get_settings
 
     get_settings.cache_clear()
-    parameters.clear_caches()
+    clear_cache()
 
 
 def make_token(user_id: str, *, secret: str = JWT_SECRET, algorithm: str = "HS256", ttl: int = 3600, **claims: Any) -> str:

@@ -11,11 +11,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from livestream import presence
+from livestream import presence, snapstart
 from livestream.api import create_app
 from livestream.envelope import ok
 from livestream.errors import CANONICAL_MESSAGES, ApiError
 from livestream.observability import instrument, logger
+from livestream.secrets import SecretUnavailable
 
 app = create_app()
 
@@ -36,14 +37,21 @@ def agora_webhook(
 def handle(event, context):
     try:
         presence.verify_signature(event)
+    except SecretUnavailable:
+        return _retry_later()
     except ApiError as exc:
         return app.fail_proxy(exc.status, exc.errors, exc)
     except Exception:  # the secret could not be read: Agora retries a non-200
-        logger.exception("the notification secret is unavailable")
-        answer = app.fail_proxy(503, [CANONICAL_MESSAGES[503]])
-        answer["headers"]["Retry-After"] = "5"
-        return answer
+        return _retry_later()
     return app.resolve(event, context)
 
 
+def _retry_later():
+    logger.exception("the notification secret is unavailable")
+    answer = app.fail_proxy(503, [CANONICAL_MESSAGES[503]])
+    answer["headers"]["Retry-After"] = "5"
+    return answer
+
+
 lambda_handler = instrument(handle)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from livestream import streams
+from livestream import snapstart, streams
 from livestream.api import caller, create_app, handler_for, parse, request_fields
 from livestream.envelope import ok
 from livestream.models import CreateStreamCommand
@@ -35,3 +35,4 @@ def create_stream(idempotency_key: Annotated[Optional[str], Header(alias="Idempo
 
 
 lambda_handler = handler_for(app, auth="user")
+snapstart.register(clients=("s3",))  # SnapStart only: the thumbnail bucket's client is built before the snapshot

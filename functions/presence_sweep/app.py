@@ -5,7 +5,7 @@ DynamoDB: 1 GetItem (cursor), ExpiryIndex queries (one per shard of each minute 
 reading only expired entries), one TransactWriteItems per removed viewer, 1 UpdateItem (cursor).
 """
 
-from livestream import presence
+from livestream import presence, snapstart
 from livestream.observability import instrument, metrics
 
 
@@ -16,3 +16,4 @@ def sweep(event, context):
 
 
 lambda_handler = instrument(sweep, correlation_id_path=None)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore

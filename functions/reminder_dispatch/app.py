@@ -7,7 +7,7 @@ in flight) and a final write; SQS: one SendMessageBatch per 10. A stream whose d
 fail is left to the next run (``failed``), which sends exactly what was not sent.
 """
 
-from livestream import reminders
+from livestream import reminders, snapstart
 from livestream.observability import instrument, logger, metrics
 
 
@@ -20,3 +20,4 @@ def dispatch(event, context):
 
 
 lambda_handler = instrument(dispatch, correlation_id_path=None)
+snapstart.register(clients=("sqs",))  # SnapStart only: prime before the snapshot, refresh after restore

@@ -6,6 +6,7 @@ whose path is known but whose method is not (``ANY`` on each declared path). No 
 
 import json
 
+from livestream import snapstart
 from livestream.envelope import body
 from livestream.observability import instrument
 from livestream.routes import allowed_methods
@@ -30,3 +31,4 @@ def route_not_found(event, context):
 
 
 lambda_handler = instrument(route_not_found)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore

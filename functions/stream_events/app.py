@@ -12,7 +12,7 @@ Round trips per record: 0–1 DynamoDB UpdateItem (audience throttle) and 0–1 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 
-from livestream import events_out
+from livestream import events_out, snapstart
 from livestream.observability import instrument, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -45,3 +45,4 @@ def publish_stream_events(event, context):
 
 
 lambda_handler = instrument(publish_stream_events, correlation_id_path=None)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore

@@ -381,14 +381,18 @@ def test_a_join_through_the_api_starts_a_new_client_session(api, live, monkeypat
 
 
 def test_an_unreadable_secret_is_503_and_changes_nothing(api, live, monkeypatch):
-    from aws_lambda_powertools.utilities import parameters
+    from botocore.exceptions import ClientError
+
+    from livestream import secrets
 
     uid = join_audience(api, live)
 
-    def unavailable(*args, **kwargs):
-        raise parameters.exceptions.GetParameterError("ThrottlingException")
+    class Throttled:
+        def get_secret_value(self, **kwargs):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetSecretValue")
 
-    monkeypatch.setattr(parameters, "get_secret", unavailable)
+    secrets.clear_cache()
+    monkeypatch.setattr(secrets, "_client", lambda: Throttled())
     reply = deliver(api, notification(106, live["channelName"], uid, 5))
     assert reply.status == 503 and reply.errors == ["Service unavailable"] and reply.headers["retry-after"] == "5"
     monkeypatch.undo()

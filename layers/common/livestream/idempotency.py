@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from livestream import store
 from livestream.errors import Conflict, field_error
 from livestream.settings import get_settings
 
@@ -42,9 +43,8 @@ def check_key(key: str) -> str:
 @lru_cache(maxsize=1)
 def _config() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     settings = get_settings()
-    from livestream.store import CLIENT_CONFIG
-
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=CLIENT_CONFIG)
+    # the layer's DynamoDB client: one session, one endpoint resolver, one service model per container
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=store.client())
     config = IdempotencyConfig(
         event_key_jmespath="[user, key]",
         payload_validation_jmespath="body",

@@ -1,4 +1,9 @@
-"""Logger (with the API Gateway request id as correlation id), Tracer and Metrics for every function."""
+"""Logger (with the API Gateway request id as correlation id), Tracer and Metrics for every function.
+
+The tracer patches botocore only: every AWS call is a subsegment. Left to itself it would patch every
+library the X-Ray SDK knows (requests, httplib, sqlite3, ...), importing each at cold start for
+calls no function makes.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 Handler = Callable[[dict[str, Any], Any], Any]

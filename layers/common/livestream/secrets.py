@@ -1,16 +1,29 @@
-"""Secrets from Secrets Manager through Powertools parameters (cached for SECRETS_MAX_AGE_SECONDS).
+"""Secrets from Secrets Manager, fetched once per container and kept SECRETS_MAX_AGE_SECONDS.
 
-Values never reach logs or responses. botocore logs every response body at DEBUG, Secrets
-Manager's included: a filter on its parser's logger replaces the bodies that carry a secret value
-before any handler sees them. The Powertools parameters module is imported on first use, so
-functions that need no secret pay nothing for it at cold start.
+Through the AWS Parameters and Secrets Lambda Extension when it runs beside the function (the
+template's ``SecretsExtensionLayerArn``): one loopback HTTP request, no Secrets Manager client to
+build at cold start. Without the extension (locally, or the parameter left empty), a Secrets Manager
+client of the same boto3 session as the DynamoDB client, created on first use. Either way a fetch
+that fails is a 503: the dependency is down, not the request wrong.
+
+Values never reach logs or responses. ``clear_cache`` forgets them (a SnapStart restore does: a
+restored copy must not trust the age of a value fetched before the snapshot).
+
+botocore logs every response body at DEBUG, Secrets Manager's included: a filter on its parser's
+logger replaces the bodies that carry a secret value before any handler sees them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
+import time
+from functools import lru_cache
 from typing import Any
 
+from livestream.errors import ApiError
 from livestream.settings import get_settings
 
 _SECRET_FIELDS = (b'"SecretString"', b'"SecretBinary"')
@@ -39,13 +52,83 @@ def _redact_botocore_logs() -> None:
 _redact_botocore_logs()
 
 
-def get_secret_string(name: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
+EXTENSION_TIMEOUT_SECONDS = 2.0
 
-    return parameters.get_secret(name, max_age=get_settings().secrets_max_age_seconds)
+_cache: dict[str, tuple[float, str]] = {}
+_lock = threading.Lock()
+_extension_absent = False
+
+
+class SecretUnavailable(ApiError):
+    def __init__(self, name: str) -> None:
+        super().__init__("service: a secret it needs is unavailable", status=503)
+        self.secret_name = name
+
+
+def get_secret_string(name: str) -> str:
+    max_age = get_settings().secrets_max_age_seconds
+    hit = _cache.get(name)
+    if hit is not None and time.monotonic() - hit[0] < max_age:
+        return hit[1]
+    with _lock:
+        value = _fetch(name)
+        _cache[name] = (time.monotonic(), value)
+    return value
 
 
 def get_secret_json(name: str) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities import parameters
+    return json.loads(get_secret_string(name))
 
-    return parameters.get_secret(name, transform="json", max_age=get_settings().secrets_max_age_seconds)
+
+def clear_cache() -> None:
+    global _extension_absent
+    _cache.clear()
+    _extension_absent = False
+
+
+def _fetch(name: str) -> str:
+    global _extension_absent
+    token = os.environ.get("AWS_SESSION_TOKEN")
+    if token and not _extension_absent:
+        try:
+            return _from_extension(name, token)
+        except ConnectionRefusedError:
+            _extension_absent = True  # not deployed with the extension: use the client from now on
+    try:
+        return _client().get_secret_value(SecretId=name)["SecretString"]
+    except Exception as exc:  # botocore's ClientError, endpoint and credential errors alike
+        raise SecretUnavailable(name) from exc
+
+
+def _from_extension(name: str, token: str) -> str:
+    """GET /secretsmanager/get?secretId=<name> on the extension's loopback port (its documented API)."""
+    from http.client import HTTPConnection
+    from urllib.parse import quote
+
+    port = int(os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773"))
+    connection = HTTPConnection("localhost", port, timeout=EXTENSION_TIMEOUT_SECONDS)
+    try:
+        connection.request("GET", f"/secretsmanager/get?secretId={quote(name, safe='')}", headers={"X-Aws-Parameters-Secrets-Token": token})
+        response = connection.getresponse()
+        payload = response.read()
+    except ConnectionRefusedError:
+        raise
+    except OSError as exc:
+        raise SecretUnavailable(name) from exc
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise SecretUnavailable(name)
+    return json.loads(payload)["SecretString"]
+
+
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    import boto3
+
+    return boto3.client("secretsmanager")
+
+
+def reset_client() -> None:
+    """Forget the client (and its connections): a restored SnapStart copy builds its own."""
+    _client.cache_clear()

@@ -1,0 +1,95 @@
+"""SnapStart hooks, called as Lambda's Python runtime calls them: registered at import through
+``snapshot_restore_python`` (a stand-in here), the before-snapshot hooks when the version is
+published, the after-restore hooks in every restored copy."""
+
+from __future__ import annotations
+
+import random
+import sys
+import types
+
+import boto3
+import pytest
+
+from livestream import secrets, snapstart, store
+from tests.support import load_module, template, user_id
+
+
+def fresh(name: str):
+    """The function's module imported anew (as a new execution environment's init does)."""
+    return template().functions()[name].load_module()
+
+
+# the functions built on api.handler_for: their route gets a dry request before the snapshot
+HTTP_FUNCTIONS = sorted(n for n, f in template().functions().items() if "handler_for(" in f.module_file.read_text())
+OTHER_FUNCTIONS = sorted(n for n in template().functions() if n not in HTTP_FUNCTIONS)
+
+
+@pytest.fixture
+def runtime(monkeypatch):
+    """The runtime's module: hooks are recorded, then called by the test as the runtime would."""
+    hooks: dict[str, list] = {"before": [], "after": []}
+    module = types.ModuleType("snapshot_restore_python")
+    module.register_before_snapshot = lambda fn, *a, **k: hooks["before"].append(lambda: fn(*a, **k)) or fn
+    module.register_after_restore = lambda fn, *a, **k: hooks["after"].append(lambda: fn(*a, **k)) or fn
+    monkeypatch.setitem(sys.modules, "snapshot_restore_python", module)
+    monkeypatch.setattr(snapstart, "_registered", False)
+    return hooks
+
+
+def _items(aws) -> list:
+    return boto3.client("dynamodb").scan(TableName=aws.table())["Items"]
+
+
+def test_without_the_runtime_module_nothing_is_registered(aws, monkeypatch):
+    monkeypatch.setitem(sys.modules, "snapshot_restore_python", None)  # import fails, as locally
+    monkeypatch.setattr(snapstart, "_registered", False)
+    fresh("GetStreamFunction")
+    assert snapstart._registered is False
+
+
+@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
+    module = fresh(name)
+    assert len(runtime["before"]) == 2 and len(runtime["after"]) == 1  # prime, the route; refresh
+    snapstart.prime()
+    answers = snapstart.prime_routes(module.app)
+    assert answers and all(status < 500 for _, status in answers), answers
+    assert _items(aws) == []  # nothing read or written: the dry requests stopped at validation
+
+
+@pytest.mark.parametrize("name", OTHER_FUNCTIONS)
+def test_the_other_functions_register_prime_and_refresh(aws, runtime, name):
+    fresh(name)
+    assert len(runtime["before"]) == 1 and len(runtime["after"]) == 1
+    for hook in runtime["before"]:
+        hook()
+    assert _items(aws) == []
+
+
+def test_restore_refreshes_what_copies_must_not_share(aws, runtime):
+    fresh("GetStreamFunction")
+    for hook in runtime["before"]:
+        hook()
+    secrets._cache["cached-before-snapshot"] = (0.0, "value")
+    client_before = store.client()
+    random.seed(7)
+    expected_if_shared = random.random()
+    random.seed(7)  # the state every restored copy would start from
+    for hook in runtime["after"]:
+        hook()
+    assert random.random() != expected_if_shared
+    assert "cached-before-snapshot" not in secrets._cache
+    assert store.client() is not client_before
+
+
+def test_first_request_after_restore_answers(api):
+    creator = user_id(1)
+    api.add_user(creator)
+    stream = api.create(creator, title="Primed").data
+    module = load_module("GetStreamFunction")  # the module the api fixture calls
+    snapstart.prime()
+    snapstart.prime_routes(module.app)
+    snapstart.refresh()
+    reply = api.get(f"/api/v1/live-stream/{stream['id']}", user=creator)
+    assert reply.status == 200 and reply.data["role"] == "host"
