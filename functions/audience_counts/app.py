@@ -7,7 +7,7 @@ and the per-partition sequence marks stored with the counters make a retry count
 Round trips per stream in the batch: 1 GetItem + 1 UpdateItem of the stream item.
 """
 
-from livestream import aggregator
+from livestream import aggregator, snapstart
 from livestream.observability import instrument, logger, metrics
 
 
@@ -21,3 +21,4 @@ def count_audience(event, context):
 
 
 lambda_handler = instrument(count_audience, correlation_id_path=None)
+snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore

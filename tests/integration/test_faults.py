@@ -77,13 +77,11 @@ def assert_unavailable(reply, retry_after: str) -> None:
 
 
 def secrets_client():
-    """Powertools' Secrets Manager client (a fresh provider: no secret cached, so the next request reads)."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    """The layer's Secrets Manager client, with no secret cached (so the next request reads)."""
+    from livestream import secrets
 
     reset_caches()
-    DEFAULT_PROVIDERS["secrets"] = SecretsProvider()
-    return DEFAULT_PROVIDERS["secrets"].client
+    return secrets._client()
 
 
 # ---------------------------------------------------------------- every endpoint that writes

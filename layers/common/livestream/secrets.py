@@ -23,7 +23,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from livestream.errors import ApiError
+from livestream.errors import ServiceUnavailable
 from livestream.settings import get_settings
 
 _SECRET_FIELDS = (b'"SecretString"', b'"SecretBinary"')
@@ -59,9 +59,12 @@ _lock = threading.Lock()
 _extension_absent = False
 
 
-class SecretUnavailable(ApiError):
+class SecretUnavailable(ServiceUnavailable):
+    """Secrets Manager (or the extension) could not give the secret: 503 ``Service unavailable`` with
+    ``Retry-After``, like every failing dependency."""
+
     def __init__(self, name: str) -> None:
-        super().__init__("service: a secret it needs is unavailable", status=503)
+        super().__init__()
         self.secret_name = name
 
 
