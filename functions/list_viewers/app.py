@@ -1,8 +1,9 @@
 """GET /api/v1/live-stream/{id}/viewers — the current audience, newest first, for participants.
 
-DynamoDB round trips: 1 BatchGetItem (stream, caller's participation) + one AudienceIndex query per
-shard (up to page × limit ≤ 1,000 keys each without search; the whole audience with search) + 1
-BatchGetItem per 100 keys of profiles and follow edges (2 for a full page of 100).
+DynamoDB round trips: 1 BatchGetItem (stream, caller's participation) + 1 GetItem (the newest-viewers
+window, whatever the audience size) + 1 BatchGetItem per 100 keys of profiles and follow edges (2 for a
+full page of 100); a search instead queries every AudienceIndex shard whole (its cost grows with the
+audience: docs/architecture.md, Known limits).
 """
 
 from typing import Annotated, Optional
