@@ -254,6 +254,16 @@ class AwsResources:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
+def drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message on a queue, received once and deleted: their JSON bodies, in the order received."""
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
 def resolved_names(names: dict[str, str], queue_urls: dict[str, str]) -> dict[str, str]:
     """What ``Ref`` / ``GetAtt`` resolve to in the tests' moto (``names`` already holds queue URLs and ARNs)."""
     return {**names, **queue_urls}

@@ -13,6 +13,7 @@ import requests
 
 from local.cfn import ROOT, Template
 from local.emulation import physical_names
+from tests.support import drain_queue
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +28,7 @@ def at(minutes: float) -> str:
 
 
 def drain(stack) -> list[dict]:
-    sqs = stack.aws("sqs")
-    url = physical_names(Template.load(), stack.aws_endpoint)["ReminderQueue"]
-    found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return drain_queue(stack.aws("sqs"), physical_names(Template.load(), stack.aws_endpoint)["ReminderQueue"])
 
 
 def test_upcoming_reminders_and_dispatch(stack):

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from local.streams import EventSourceMapping
-from tests.support import Api, AwsResources, template, user_id
+from tests.support import Api, AwsResources, drain_queue, template, user_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "docs" / "events" / "schemas"
@@ -36,13 +36,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def queue_messages(aws: AwsResources, logical: str) -> list[dict[str, Any]]:
     """Every message on a queue, received once and deleted."""
     sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.names[f"{logical}.QueueName"])["QueueUrl"]
-    found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return drain_queue(sqs, sqs.get_queue_url(QueueName=aws.names[f"{logical}.QueueName"])["QueueUrl"])
 
 
 def consumed_events(aws: AwsResources) -> list[dict[str, Any]]:
