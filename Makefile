@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench bench-local bench-viral openapi browser
+.PHONY: run test lint typecheck complexity pytest unit integration e2e fuzz invoke build deploy smoke lock clean venv sam-venv bench bench-local bench-viral openapi browser
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-sdist.txt
@@ -46,6 +46,14 @@ lint: venv sam-venv
 COVERAGE_FLOOR ?= 90
 pytest: venv sam-venv browser
 	$(PY) -m pytest -n 2 --cov=layers/common/livestream --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+
+## make typecheck: mypy strict (with pydantic's plugin) on the layer and the local stack
+typecheck: venv
+	$(VENV)/bin/mypy layers/common/livestream local
+
+## make complexity: no function in the layer or the local stack above McCabe 10 (radon rank B), none above 40 lines
+complexity: venv
+	$(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A layers local
 
 ## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
 unit: venv
