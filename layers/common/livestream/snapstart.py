@@ -55,13 +55,13 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
 
 def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
-    import jwt
 
-    from livestream import models, store
+    from livestream import auth, models, store
     from livestream.settings import get_settings
 
-    get_settings()
+    settings = get_settings()
     _build_models(models)
+    jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
     _stubbed_call(store.client(), "get_item", {"Item": {}}, {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))})
