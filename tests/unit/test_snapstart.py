@@ -72,7 +72,11 @@ def test_restore_refreshes_what_copies_must_not_share(aws, runtime):
     for hook in runtime["before"]:
         hook()
     secrets._cache["cached-before-snapshot"] = (0.0, "value")
-    client_before = store.client()
+    client = store.client()
+    manager = client._endpoint.http_session._manager
+    manager.connection_from_url("https://dynamodb.us-east-1.amazonaws.com")  # a pool made before the snapshot
+    pools = manager.pools
+    assert len(pools) == 1
     random.seed(7)
     expected_if_shared = random.random()
     random.seed(7)  # the state every restored copy would start from
@@ -80,7 +84,9 @@ def test_restore_refreshes_what_copies_must_not_share(aws, runtime):
         hook()
     assert random.random() != expected_if_shared
     assert "cached-before-snapshot" not in secrets._cache
-    assert store.client() is not client_before
+    assert len(pools) == 0  # the copy opens its own connections
+    assert store.client() is client  # the primed client is kept, and still answers
+    assert "TableNames" in client.list_tables()
 
 
 def test_first_request_after_restore_answers(api):

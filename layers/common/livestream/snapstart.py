@@ -14,13 +14,15 @@ that restored copies start warm; nothing that is a secret or differs per copy, a
   * the function's route, validation and error answer, with a dry request that fails validation
     (every AWS call refused while it runs: it touches no data).
 After each restore (:func:`refresh`) — what must not be shared between copies: the random seed,
-cached secrets and their age, AWS clients with their connection pools (new clients of the same
-session; its credential provider refreshes credentials itself). Then the copy fetches the secrets
-its first request will need (the caller's JWT or Api-Token secret, the Agora credentials).
+cached secrets and their age, the JWKS keys, the AWS clients' pooled connections (the clients
+themselves are kept, warm; their credential provider refreshes credentials itself). Then the copy
+fetches the secrets its first request will need (the caller's JWT or Api-Token secret, the Agora
+credentials).
 """
 
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 from collections.abc import Callable, Iterator
@@ -42,15 +44,15 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
     _auth = auth or _auth
     _clients.update(clients)
     try:
-        from snapshot_restore_python import register_after_restore, register_before_snapshot
+        runtime = importlib.import_module("snapshot_restore_python")
     except ImportError:  # not Lambda's Python runtime: no snapshot
         return
     if not _registered:
-        register_before_snapshot(prime)
-        register_after_restore(refresh)
+        runtime.register_before_snapshot(prime)
+        runtime.register_after_restore(refresh)
         _registered = True
     if app is not None:
-        register_before_snapshot(lambda: prime_routes(app))
+        runtime.register_before_snapshot(lambda: prime_routes(app))
 
 
 def prime() -> None:
@@ -143,25 +145,33 @@ def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
 
 def refresh() -> None:
     random.seed()  # copies restored from one snapshot would otherwise draw the same numbers
-    from livestream import auth, media, reminders, secrets, store
+    from livestream import auth, secrets
 
     secrets.clear_cache()
-    secrets.reset_client()
-    store.reset_client()
-    media._s3.cache_clear()
-    reminders._sqs.cache_clear()
-    for name in _clients:  # rebuilt now, not by the first request
-        _client_factory(name)()
-    auth._jwks_client.cache_clear()
+    for client in _built_clients():
+        _drop_connections(client)
+    auth._jwks_client.cache_clear()  # its keys' age is the snapshot's
+    _prefetch_secrets()
+
+
+def _built_clients() -> list[Any]:
+    """Every AWS client this process has built (each built once per container, kept across restores:
+    its endpoint rules, shapes and user agent are warm from the priming)."""
+    from livestream import media, reminders, secrets, store
+
+    built = [store.client()]
+    built += [factory() for factory in (media._s3, reminders._sqs, secrets._client) if factory.cache_info().currsize]
     events_out = sys.modules.get("livestream.events_out")
     if events_out is not None:  # the stream-events function's EventBridge client
-        import boto3
+        built.append(events_out._client)
+    return built
 
-        events_out._client = boto3.client("events")
-    idempotency = sys.modules.get("livestream.idempotency")
-    if idempotency is not None:
-        idempotency._config.cache_clear()  # it holds the table client
-    _prefetch_secrets()
+
+def _drop_connections(client: Any) -> None:
+    """Close the client's pooled connections (none, unless something called AWS before the snapshot):
+    a restored copy opens its own, never one another copy holds. The pool is refilled on demand; the
+    credential provider refreshes credentials itself."""
+    client._endpoint.http_session.close()
 
 
 def _prefetch_secrets() -> None:
@@ -230,15 +240,18 @@ class _DryRun(Exception):
 
 @contextmanager
 def _no_aws_calls() -> Iterator[None]:
-    import botocore.client
+    from botocore.client import BaseClient
 
-    real: Callable[..., Any] = botocore.client.BaseClient._make_api_call
+    real: Callable[..., Any] = getattr(BaseClient, _API_CALL)
 
     def refuse(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         raise _DryRun(f"{operation_name} during the dry request")
 
-    botocore.client.BaseClient._make_api_call = refuse  # type: ignore[method-assign]
+    setattr(BaseClient, _API_CALL, refuse)
     try:
         yield
     finally:
-        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
+        setattr(BaseClient, _API_CALL, real)
+
+
+_API_CALL = "_make_api_call"  # every client's operations go through it (botocore's, not in its stubs)
