@@ -58,6 +58,11 @@ LAMBDA_ENV = {
 # the local runner turns these off; deployed functions have them on
 LOCAL_ONLY = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")
 SESSION_TOKEN = "bench-session-token"  # Lambda gives every function one; the extension checks it
+# A deployment's HS256 secret is at least 32 bytes (RFC 7518 section 3.2; pyjwt warns below that, a log
+# line and a few ms on each container's first check): the bench's is 48, and the sample events' tokens are
+# signed again with it.
+JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789abcde"  # 48 bytes
+_BEARER = re.compile(r"Bearer ([\w-]+\.[\w-]+\.[\w-]+)")
 
 
 class SecretsExtension:
@@ -107,6 +112,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _resign(match: re.Match[str]) -> str:
+    import jwt
+
+    claims = jwt.decode(match.group(1), options={"verify_signature": False})
+    return "Bearer " + jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
 def event_file(name: str) -> Path:
@@ -188,7 +200,7 @@ class Bench:
 
     def event(self, name: str) -> Path:
         """The sample event, pointed at state seeded for this run."""
-        text = event_file(name).read_text()
+        text = _BEARER.sub(_resign, event_file(name).read_text())
         for old, new in self.seeder.for_function(name).items():
             text = text.replace(old, new)
         path = self.tmp / f"{name}.json"
@@ -270,7 +282,7 @@ def report(rows: list[Figures]) -> str:
 
 def main() -> None:
     port = int(os.environ.get("BENCH_AWS_PORT") or _free_port())
-    os.environ.update(CREDENTIALS)
+    os.environ.update(CREDENTIALS, LOCAL_JWT_SECRET=JWT_SECRET)
     moto = start_moto(port)
     try:
         bench = Bench(port)

@@ -66,7 +66,7 @@ def prime() -> None:
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
-    _stubbed_call(store.client(), "get_item", {"Item": {}}, {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))})
+    _dry_call(store.client(), "get_item", {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))})
     _resolve_shapes(store.client())
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
@@ -210,12 +210,30 @@ def _build_models(module: Any) -> None:
             value.model_rebuild()
 
 
-def _stubbed_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
-    from botocore.stub import Stubber
+class _EmptyObject:
+    """A response body: the JSON object ``{}`` (what botocore reads of a raw response)."""
 
-    with _xray_off(), Stubber(client) as stubber:
-        stubber.add_response(operation, response, params)
-        getattr(client, operation)(**params)
+    @staticmethod
+    def stream() -> Iterator[bytes]:
+        yield b"{}"
+
+
+def _dry_call(client: Any, operation: str, params: dict[str, Any]) -> None:
+    """One call through botocore's whole pipeline (endpoint rules, serialising, signing, the user
+    agent, parsing) answered ``{}`` in place of sending it: nothing leaves the process."""
+    from botocore.awsrequest import AWSResponse
+
+    def answer(request: Any, **kwargs: Any) -> AWSResponse:
+        headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 200, headers, _EmptyObject())
+
+    events = client.meta.events
+    events.register_first("before-send", answer, unique_id="snapstart-dry-call")
+    try:
+        with _xray_off():
+            getattr(client, operation)(**params)
+    finally:
+        events.unregister("before-send", unique_id="snapstart-dry-call")
 
 
 @contextmanager
