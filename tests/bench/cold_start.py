@@ -32,13 +32,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local.cfn import LAYER_DIR, ROOT, Template
 from local.emulation import CREDENTIALS, client, create_resources, function_environment, start_moto
+from tests.secrets_extension import SecretsExtension
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
@@ -63,49 +63,6 @@ SESSION_TOKEN = "bench-session-token"  # Lambda gives every function one; the ex
 # signed again with it.
 JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789abcde"  # 48 bytes
 _BEARER = re.compile(r"Bearer ([\w-]+\.[\w-]+\.[\w-]+)")
-
-
-class SecretsExtension:
-    """A stand-in for the Parameters and Secrets extension: ``GET /secretsmanager/get?secretId=``
-    with the ``X-Aws-Parameters-Secrets-Token`` header, answering GetSecretValue's JSON from the
-    emulation. Like the extension, it caches (its first fetch per secret reaches Secrets Manager)."""
-
-    def __init__(self, endpoint: str) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import parse_qs, urlsplit
-
-        sm = client("secretsmanager", endpoint)
-        cache: dict[str, str] = {}
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if self.headers.get("X-Aws-Parameters-Secrets-Token") != SESSION_TOKEN:
-                    return self._answer(401, b"")
-                if url.path != "/secretsmanager/get":
-                    return self._answer(404, b"")
-                name = parse_qs(url.query).get("secretId", [""])[0]
-                if name not in cache:
-                    value = sm.get_secret_value(SecretId=name)
-                    cache[name] = json.dumps({k: v for k, v in value.items() if k in ("ARN", "Name", "SecretString", "VersionId")})
-                return self._answer(200, cache[name].encode())
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _free_port() -> int:
@@ -161,7 +118,8 @@ class Bench:
         from tests.bench.seed import Seeder
 
         self.seeder = Seeder()
-        self.extension = SecretsExtension(self.endpoint) if SECRETS == "extension" else None
+        sm = client("secretsmanager", self.endpoint)
+        self.extension = SecretsExtension.of_secrets_manager(sm, SESSION_TOKEN) if SECRETS == "extension" else None
 
     def env(self, name: str, **extra: str) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
