@@ -124,6 +124,27 @@ _ASCII_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
 _ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
 
 
+def _distinct_ids(value: list[Any]) -> list[str]:
+    bad = [v for v in value if not is_id(v)]
+    if bad:
+        shown = bad[0] if isinstance(bad[0], str) and len(bad[0]) <= 40 else type(bad[0]).__name__
+        raise ValueError(f"{shown!r} is not a user id (24 lowercase hex characters)")
+    if len(set(value)) != len(value):
+        raise ValueError("must not contain the same user twice")
+    return value
+
+
+def _form_json_array(text: str) -> Any:
+    """A multipart field holding a JSON array, parsed as strictly as a JSON body."""
+    from livestream.api import strict_json
+    from livestream.errors import ApiError
+
+    try:
+        return strict_json(text)
+    except ApiError:
+        raise ValueError("must be a JSON array of user ids") from None
+
+
 class CreateStreamCommand(_Model):
     """The create body, multipart or JSON, with every rule of the create section of docs/api.md.
 
@@ -210,22 +231,10 @@ class CreateStreamCommand(_Model):
         if value is None:
             return []
         if _is_form(info) and isinstance(value, str):
-            from livestream.api import strict_json
-            from livestream.errors import ApiError
-
-            try:
-                value = strict_json(value)
-            except ApiError:
-                raise ValueError("must be a JSON array of user ids") from None
+            value = _form_json_array(value)
         if not isinstance(value, list):
             raise ValueError("must be a JSON array of user ids")
-        bad = [v for v in value if not is_id(v)]
-        if bad:
-            shown = bad[0] if isinstance(bad[0], str) and len(bad[0]) <= 40 else type(bad[0]).__name__
-            raise ValueError(f"{shown!r} is not a user id (24 lowercase hex characters)")
-        if len(set(value)) != len(value):
-            raise ValueError("must not contain the same user twice")
-        return value
+        return _distinct_ids(value)
 
     @field_validator("guests")
     @classmethod

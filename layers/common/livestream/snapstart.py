@@ -103,7 +103,7 @@ def prime_routes(app: Any) -> list[tuple[str, int]]:
             answers.append((f"{event['httpMethod']} {event['resource']}", status))
             if status >= 500:
                 logger.warning("snapstart: a dry request answered %s", status, extra={"route": answers[-1][0]})
-    app.clear_context()
+    app.context.clear()
     return answers
 
 
