@@ -54,8 +54,10 @@ def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
     assert len(runtime["before"]) == 2 and len(runtime["after"]) == 1  # prime, the route; refresh
     snapstart.prime()
     answers = snapstart.prime_routes(module.app)
-    assert answers and all(status < 500 for _, status in answers), answers
-    assert _items(aws) == []  # nothing read or written: the dry requests stopped at validation
+    # a page that reads no data (200), validation (400), a stream that exists nowhere (404), or the first
+    # AWS call stopped before it left (503)
+    assert answers and all(status in (200, 400, 404, 503) for _, status in answers), answers
+    assert _items(aws) == []  # nothing read or written
 
 
 @pytest.mark.parametrize("name", OTHER_FUNCTIONS)

@@ -23,12 +23,14 @@ credentials).
 from __future__ import annotations
 
 import importlib
+import json
 import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livestream.errors import ServiceUnavailable
 from livestream.observability import logger
 
 _registered = False
@@ -94,17 +96,24 @@ def _resolve_shapes(client: Any) -> None:
 
 
 def prime_routes(app: Any) -> list[tuple[str, int]]:
-    """One dry request per route of ``app``, each failing validation before any handler code that
-    reads data (a path id that is not an id; an empty JSON body; ``limit=0``); the answers' statuses."""
+    """One dry request per route of ``app``, as a signed-in caller (``DRY_USER``) asking about a stream
+    id that exists nowhere: it runs the route's validation and code up to its first AWS call, which
+    goes through botocore up to the network and stops there (answered 503). No request leaves the
+    process and no secret is read (a route that reads one answers 503 too). Routes whose body the dry
+    request does not satisfy stop at validation (400). The answers' statuses."""
     answers = []
-    with _xray_off(), _no_aws_calls():
+    with _xray_off(), _dry_aws_calls(), _no_secrets():
         for event in _dry_requests(app):
+            app.context["caller"] = DRY_USER  # what the handler's authentication leaves there
             status = app.resolve(event, _PrimeContext())["statusCode"]
             answers.append((f"{event['httpMethod']} {event['resource']}", status))
-            if status >= 500:
-                logger.warning("snapstart: a dry request answered %s", status, extra={"route": answers[-1][0]})
+            if status == 500:
+                logger.warning("snapstart: a dry request answered 500", extra={"route": answers[-1][0]})
     app.context.clear()
     return answers
+
+
+DRY_USER = DRY_ID = "0" * 24
 
 
 class _PrimeContext:
@@ -125,17 +134,17 @@ def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
         params = {}
         while "{" in path:
             start, end = path.index("{"), path.index("}")
-            params[path[start + 1 : end]] = "-"
-            path = path[:start] + "-" + path[end + 1 :]
-        body = "{}" if route.method in ("POST", "PUT") else None
+            params[path[start + 1 : end]] = DRY_ID
+            path = path[:start] + DRY_ID + path[end + 1 :]
+        body = json.dumps({"liveStreamId": DRY_ID}) if route.method in ("POST", "PUT") else None  # join's body
         yield {
             "resource": route.path,
             "path": path,
             "httpMethod": route.method,
             "headers": {"Content-Type": "application/json"} if body else {},
             "multiValueHeaders": {"Content-Type": ["application/json"]} if body else {},
-            "queryStringParameters": {"limit": "0"},
-            "multiValueQueryStringParameters": {"limit": ["0"]},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
             "pathParameters": params or None,
             "requestContext": {"requestId": "snapstart-prime", "stage": "prime", "httpMethod": route.method, "path": path},
             "body": body,
@@ -252,24 +261,53 @@ def _xray_off() -> Iterator[None]:
         global_sdk_config.set_sdk_enabled(was)
 
 
-class _DryRun(Exception):
-    pass
+class _DryRun(ServiceUnavailable):
+    """An AWS call or secret read during a dry request: answered as the dependency failure it mimics."""
 
 
 @contextmanager
-def _no_aws_calls() -> Iterator[None]:
+def _dry_aws_calls() -> Iterator[None]:
+    """The function's clients run each call up to sending it, then raise :class:`_DryRun`; any other
+    client is refused outright (nothing built during the dry requests may reach the network)."""
     from botocore.client import BaseClient
 
+    clients = _built_clients()
     real: Callable[..., Any] = getattr(BaseClient, _API_CALL)
 
-    def refuse(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        raise _DryRun(f"{operation_name} during the dry request")
+    def checked(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if not any(self is client for client in clients):
+            raise _DryRun()
+        return real(self, operation_name, api_params)
 
-    setattr(BaseClient, _API_CALL, refuse)
+    def stop(**kwargs: Any) -> None:
+        raise _DryRun()
+
+    for client in clients:
+        client.meta.events.register_first("before-send", stop, unique_id="snapstart-dry-request")
+    setattr(BaseClient, _API_CALL, checked)
     try:
         yield
     finally:
         setattr(BaseClient, _API_CALL, real)
+        for client in clients:
+            client.meta.events.unregister("before-send", unique_id="snapstart-dry-request")
+
+
+@contextmanager
+def _no_secrets() -> Iterator[None]:
+    from livestream import secrets
+
+    real = secrets._fetch
+
+    def refuse(name: str) -> str:
+        raise _DryRun()
+
+    secrets._fetch = refuse
+    try:
+        yield
+    finally:
+        secrets._fetch = real
+        secrets.clear_cache()
 
 
 _API_CALL = "_make_api_call"  # every client's operations go through it (botocore's, not in its stubs)
