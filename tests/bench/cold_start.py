@@ -19,7 +19,9 @@ instead (no extension: a Secrets Manager client in the function).
 
 Environment knobs: BENCH_RUNS (cold runs per function, default 7), BENCH_WARM_RUNS (1000),
 BENCH_FUNCTIONS (comma-separated logical ids; default all), BENCH_AWS_PORT (default: a free port),
-BENCH_SECRETS (extension | client).
+BENCH_SECRETS (extension | client), BENCH_PROFILE_FIRST (a path prefix: cProfile of each mode's first
+invocation), BENCH_IMPORTTIME (a directory: ``python -X importtime`` of every cold and floor run, whose
+times it inflates: for finding costs, not for the figures).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
 SECRETS = os.environ.get("BENCH_SECRETS", "extension")
 PRIMED_RUNS = int(os.environ.get("BENCH_PRIMED_RUNS", "3"))
+IMPORTTIME = os.environ.get("BENCH_IMPORTTIME", "")  # a directory: `-X importtime` of the cold and floor runs (their times inflated)
 CHILD = Path(__file__).with_name("lambda_child.py")
 OUTPUT = ROOT / "test-output"
 # what Lambda's environment has that the local runner's does not (the X-Ray SDK and Powertools
@@ -139,8 +142,9 @@ class Bench:
     def child(self, name: str, mode: str, *args: str, **extra_env: str) -> dict[str, Any]:
         out = self.tmp / "figures.json"
         out.unlink(missing_ok=True)
+        importtime = ["-X", "importtime"] if IMPORTTIME and mode in ("cold", "floor") else []
         proc = subprocess.run(
-            [sys.executable, "-I", str(CHILD), mode, *args, str(out)],
+            [sys.executable, "-I", *importtime, str(CHILD), mode, *args, str(out)],
             env=self.env(name, **extra_env),
             cwd="/",
             capture_output=True,
@@ -148,6 +152,9 @@ class Bench:
             check=False,
         )
         (self.tmp / f"{name}-{mode}.log").write_text(proc.stdout + proc.stderr)
+        if importtime:  # the interpreter's import timings, on stderr
+            Path(IMPORTTIME).mkdir(parents=True, exist_ok=True)
+            (Path(IMPORTTIME) / f"{name}-{mode}.importtime").write_text(proc.stderr)
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"{name} ({mode}) failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return json.loads(out.read_text())
