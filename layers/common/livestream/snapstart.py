@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import random
 import sys
 from collections.abc import Callable, Iterator
@@ -102,18 +103,34 @@ def prime_routes(app: Any) -> list[tuple[str, int]]:
     process and no secret is read (a route that reads one answers 503 too). Routes whose body the dry
     request does not satisfy stop at validation (400). The answers' statuses."""
     answers = []
-    with _xray_off(), _dry_aws_calls(), _no_secrets():
+    with _xray_off(), _dry_aws_calls(), _no_secrets(), _quiet():
         for event in _dry_requests(app):
             app.context["caller"] = DRY_USER  # what the handler's authentication leaves there
             status = app.resolve(event, _PrimeContext())["statusCode"]
             answers.append((f"{event['httpMethod']} {event['resource']}", status))
-            if status == 500:
-                logger.warning("snapstart: a dry request answered 500", extra={"route": answers[-1][0]})
     app.context.clear()
+    for route, status in answers:
+        if status == 500:
+            logger.warning("snapstart: a dry request answered 500", extra={"route": route})
     return answers
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The dry requests' own warnings (a dependency "unavailable") are not news: errors only."""
+    level = logger.log_level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 DRY_USER = DRY_ID = "0" * 24
+# a body as join and create take it (other routes ignore it or refuse it: 400), and a key that sends
+# create through the idempotency utility (imported on a request's first use of it)
+DRY_BODY = json.dumps({"liveStreamId": DRY_ID, "title": "dry request"})
+DRY_HEADERS = {"Idempotency-Key": "snapstart-dry-request"}
 
 
 class _PrimeContext:
@@ -136,13 +153,13 @@ def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
             start, end = path.index("{"), path.index("}")
             params[path[start + 1 : end]] = DRY_ID
             path = path[:start] + DRY_ID + path[end + 1 :]
-        body = json.dumps({"liveStreamId": DRY_ID}) if route.method in ("POST", "PUT") else None  # join's body
+        body = DRY_BODY if route.method in ("POST", "PUT") else None
         yield {
             "resource": route.path,
             "path": path,
             "httpMethod": route.method,
-            "headers": {"Content-Type": "application/json"} if body else {},
-            "multiValueHeaders": {"Content-Type": ["application/json"]} if body else {},
+            "headers": {**DRY_HEADERS, "Content-Type": "application/json"} if body else DRY_HEADERS,
+            "multiValueHeaders": {k: [v] for k, v in DRY_HEADERS.items()} | ({"Content-Type": ["application/json"]} if body else {}),
             "queryStringParameters": None,
             "multiValueQueryStringParameters": None,
             "pathParameters": params or None,
