@@ -235,7 +235,8 @@ def report(rows: list[Figures]) -> str:
     worst_primed = max(rows, key=lambda r: r.primed_ratio)
     lines.append(
         f"cold (import + first invocation) / floor: worst {worst.ratio:.2f} ({worst.name}), median {statistics.median(ratios):.2f};"
-        f" primed first / warm p50: worst {worst_primed.primed_ratio:.2f} ({worst_primed.name})"
+        f" primed first / warm p50: worst {worst_primed.primed_ratio:.2f} ({worst_primed.name}),"
+        f" median {statistics.median(r.primed_ratio for r in rows):.2f}, within 2x: {sum(r.primed_ratio <= 2 for r in rows)} of {len(rows)}"
     )
     lines.append(
         f"python {sys.version.split()[0]}; {RUNS} alternating cold runs per function, medians, ms;"
