@@ -6,13 +6,14 @@ runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it i
 :func:`register` does nothing.
 
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
-that restored copies start warm; nothing that is a secret or differs per copy, and no AWS call:
-  * settings, the layer's imports that the functions load on first use (pyjwt, the Agora token
-    builder), every pydantic model's validator;
-  * botocore's first-call machinery (endpoint rules, request serialisation) through a stubbed call,
-    and every operation's shapes (cached in the service model that restored copies' clients share);
-  * the function's route, validation and error answer, with a dry request that fails validation
-    (every AWS call refused while it runs: it touches no data).
+that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
+  * settings, the layer's imports that the functions load on first use (pyjwt as the configured
+    algorithm needs it, the Agora token builder), every pydantic model's validator;
+  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
+    through a GetItem answered in-process, and every operation's shapes;
+  * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
+    call, which botocore prepares and then stops before sending (the route answers 503); no secret is
+    read, and a client the function had not built is refused outright: it touches no data.
 After each restore (:func:`refresh`) — what must not be shared between copies: the random seed,
 cached secrets and their age, the JWKS keys, the AWS clients' pooled connections (the clients
 themselves are kept, warm; their credential provider refreshes credentials itself). Then the copy
@@ -76,8 +77,8 @@ def prime() -> None:
 
 
 def _resolve_shapes(client: Any) -> None:
-    """botocore resolves an operation's shapes on its first call and caches them in the service
-    model, which a restored copy's new client shares: resolve every operation's now."""
+    """botocore resolves an operation's shapes on its first call and caches them in the client's
+    service model: resolve every operation's now."""
     model = client.meta.service_model
     seen: set[str] = set()
 
