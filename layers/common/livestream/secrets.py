@@ -132,9 +132,6 @@ def _from_extension(name: str, token: str) -> str:
 def _client() -> Any:
     import boto3
 
-    return boto3.client("secretsmanager")
+    from livestream.store import CLIENT_CONFIG  # the same retries and timeouts as every client of ours
 
-
-def reset_client() -> None:
-    """Forget the client (and its connections): a restored SnapStart copy builds its own."""
-    _client.cache_clear()
+    return boto3.client("secretsmanager", config=CLIENT_CONFIG)
