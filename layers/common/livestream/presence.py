@@ -219,6 +219,17 @@ def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambd
     swept = stored.sweep_cursor()
     start = swept or _minute(at - timedelta(minutes=FIRST_LOOKBACK_MINUTES))
     minute = _next_minute(swept) if swept else start
+    removed, seen, completed = _sweep_from(minute, now_iso, time_left_ms)
+    if completed:
+        stored.advance_sweep(completed)
+    result = {"removed": removed, "expired": seen, "through": completed or start}
+    logger.info("presence sweep", extra=result)
+    return result
+
+
+def _sweep_from(minute: str, now_iso: str, time_left_ms: Callable[[], int]) -> tuple[int, int, Optional[str]]:
+    """Drop the expired viewers minute after minute from ``minute`` to now, while time lasts; answers
+    (removed, expired entries read, the last past minute read completely)."""
     current = now_iso[:16]
     removed = seen = 0
     completed: Optional[str] = None
@@ -229,11 +240,7 @@ def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambd
         if minute < current:
             completed = minute  # every deadline of a past minute has been read
         minute = _next_minute(minute)
-    if completed:
-        stored.advance_sweep(completed)
-    result = {"removed": removed, "expired": seen, "through": completed or start}
-    logger.info("presence sweep", extra=result)
-    return result
+    return removed, seen, completed
 
 
 def _minute(at: datetime) -> str:
