@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional
 
 from livestream import store
 from livestream.store import ConditionCheck, Delete, Update
-from livestream.store.streams import Stream, StreamStatus
+from livestream.store.streams import Stream, StreamStatus, get
 
 # reminder items written before `active` existed are on
 ON = "(attribute_not_exists(active) OR active = :true)"
@@ -97,8 +97,8 @@ def claim(stream_id: str, run_id: str, *, lease_until: int, epoch: int, at: str)
     )
     if response is not None:
         return Stream.of(store.deserialize(response["Attributes"]) or {})
-    item = store.get(store.stream_key(stream_id))
-    if item is not None and item["status"] != SCHEDULED and "duePk" in item:
+    stream = get(stream_id)
+    if stream is not None and stream.status != StreamStatus.SCHEDULED and stream.due:
         drop_due(stream_id)  # started or cancelled: its reminders are not sent
     return None
 
