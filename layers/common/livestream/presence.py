@@ -189,8 +189,8 @@ def _destroy(notification: AgoraNotification, time_left_ms: Callable[[], int]) -
 def _everyone_leaves(stream: dict[str, Any], guard: participants.Guard, time_left_ms: Callable[[], int]) -> int:
     """Settle the publishers, then the audience page after page, as leaving, until every shard is read
     or the time budget is spent; answers how many left."""
-    stream_id = str(stream["id"])
-    pending = Stream.of(stream).members
+    typed = Stream.of(stream)
+    stream_id, pending = typed.id, typed.members
     deadline_ms = time_left_ms() - DESTROY_BUDGET_MS
     cursor: Optional[dict[str, Any]] = None
     left = 0

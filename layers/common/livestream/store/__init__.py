@@ -200,7 +200,7 @@ def get(key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | Non
     return deserialize(response.get("Item"))
 
 
-BATCH_GET_LIMIT = 100
+BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
 
 
 def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> list[dict[str, Any]]:
@@ -395,7 +395,7 @@ def transact_codes(ops: Sequence[Operation | dict[str, Any]]) -> list[str]:
         return codes
 
 
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 5  # with the backoff below, about 0.4 s at most: well within a function's 10 s
 
 
 def transact(items: Sequence[Operation | dict[str, Any]]) -> None:
