@@ -40,11 +40,9 @@ def participant_user(part: Item) -> str:
     return str(part["sk"]).removeprefix("PART#")
 
 
-def viewers_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list[str], Optional[dict[str, Any]]]:
-    """Up to 100 current viewers of a stream (AudienceIndex, shard after shard), and where to go on
-    (``{}``: done). The cursor is ``{"shard": n, "key": <LastEvaluatedKey or None>}``."""
-    if cursor == {}:
-        return [], None
+def viewers_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Up to 100 current viewers of a stream (AudienceIndex, shard after shard), from ``cursor`` (``None``:
+    the start), and where to go on (``{}``: done). The cursor is ``{"shard": n, "key": <LastEvaluatedKey or None>}``."""
     shard = int((cursor or {}).get("shard", 0))
     items, last = store.query_page(
         "audiencePk = :pk",
