@@ -62,16 +62,16 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
 def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
 
-    from livestream import auth, models, store
+    from livestream import auth, models
     from livestream.settings import get_settings
+    from livestream.store import warmup
 
     settings = get_settings()
     _build_models(models)
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
-    _dry_call(store.client(), "get_item", {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))})
-    _resolve_shapes(store.client())
+    warmup.prime(_dry_call, _resolve_shapes)
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
 
@@ -237,22 +237,24 @@ def _build_models(module: Any) -> None:
             value.model_rebuild()
 
 
-class _EmptyObject:
-    """A response body: the JSON object ``{}`` (what botocore reads of a raw response)."""
+class _Body:
+    """A raw response body, as botocore reads it."""
 
-    @staticmethod
-    def stream() -> Iterator[bytes]:
-        yield b"{}"
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.content
 
 
-def _dry_call(client: Any, operation: str, params: dict[str, Any]) -> None:
+def _dry_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
     """One call through botocore's whole pipeline (endpoint rules, serialising, signing, the user
-    agent, parsing) answered ``{}`` in place of sending it: nothing leaves the process."""
+    agent, parsing), ``response`` answered in place of sending it: nothing leaves the process."""
     from botocore.awsrequest import AWSResponse
 
     def answer(request: Any, **kwargs: Any) -> AWSResponse:
         headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 200, headers, _EmptyObject())
+        return AWSResponse(request.url, 200, headers, _Body(json.dumps(response).encode()))
 
     events = client.meta.events
     events.register_first("before-send", answer, unique_id="snapstart-dry-call")
