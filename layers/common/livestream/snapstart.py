@@ -184,9 +184,10 @@ def refresh() -> None:
 def _built_clients() -> list[Any]:
     """Every AWS client this process has built (each built once per container, kept across restores:
     its endpoint rules, shapes and user agent are warm from the priming)."""
-    from livestream import media, reminders, secrets, store
+    from livestream import media, reminders, secrets
+    from livestream.store import warmup
 
-    built = [store.client()]
+    built = [warmup.table_client()]
     built += [factory() for factory in (media._s3, reminders._sqs, secrets._client) if factory.cache_info().currsize]
     events_out = sys.modules.get("livestream.events_out")
     if events_out is not None:  # the stream-events function's EventBridge client
