@@ -37,11 +37,10 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple, Optional
 
-from livestream import agora, clock, store
+from livestream import agora, audience_search, clock, store
 from livestream.clock import iso, now
 from livestream.errors import BadRequest, Conflict, Forbidden, NotFound
 from livestream.settings import get_settings
-from livestream.slug import fold
 from livestream.streams import load_with_part, role_of, to_api
 from livestream.users import unknown_summary
 
@@ -186,9 +185,10 @@ def refresh_deadline(stream_id: str, user_id: str) -> bool:
 
 
 def _search_text(profile: Optional[dict[str, Any]]) -> str:
-    if not profile:
-        return ""
-    return profile.get("searchText") or fold(" ".join(str(profile.get(k) or "") for k in ("name", "surname", "username")))
+    """What the search index (kept from the table's stream) finds the viewer by: their folded names."""
+    if profile and "searchText" in profile and "name" not in profile:
+        return str(profile["searchText"])  # the participant's own, when the profile is not at hand
+    return audience_search.search_text(profile)
 
 
 # ---------------------------------------------------------------- leave
@@ -429,9 +429,9 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
     total_audience = max(int(stream.get("audienceCount", 0)), 0) if stream["status"] == "active" else 0
     if total_audience == 0:
         entries, total = [], 0
-    elif search:
-        matches = _audience(stream_id, fold(search.strip()))
-        entries, total = matches[(page - 1) * limit : page * limit], len(matches)
+    elif search:  # the search index: a fixed number of reads whatever the audience
+        found, total = audience_search.search(stream_id, search, page * limit)
+        entries = [dict(zip(("joinedAt", "userId"), e.split("#", 1), strict=True)) for e in found[(page - 1) * limit : page * limit]]
     else:  # the newest viewers' window, kept by the aggregator: one read whatever the audience
         window = (store.get(store.window_key(stream_id), consistent=False) or {}).get("entries") or []
         entries = [dict(zip(("joinedAt", "userId"), e.split("#", 1), strict=True)) for e in window[(page - 1) * limit : page * limit]]
@@ -464,29 +464,3 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
         },
         "participantAudienceTotal": total_audience,
     }
-
-
-def _audience(stream_id: str, search: str) -> list[dict[str, Any]]:
-    """Every current viewer matching ``search``, newest first (each AudienceIndex shard read whole, filtered,
-    merged: see docs/architecture.md, Known limits)."""
-    entries: list[dict[str, Any]] = []
-    for partition in store.audience_partitions(stream_id):
-        query: dict[str, Any] = {
-            "TableName": store.table(),
-            "IndexName": "AudienceIndex",
-            "KeyConditionExpression": "audiencePk = :pk",
-            "FilterExpression": "contains(searchText, :q)",
-            "ExpressionAttributeValues": store.values({":pk": partition, ":q": search}),
-            "ScanIndexForward": False,
-        }
-        while True:
-            response = store.client().query(**query)
-            for raw in response.get("Items", []):
-                item = store.deserialize(raw) or {}
-                joined_at, _, user = item["audienceSk"].partition("#")
-                entries.append({"userId": user, "joinedAt": joined_at, "sort": item["audienceSk"]})
-            if "LastEvaluatedKey" not in response:
-                break
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    entries.sort(key=lambda e: e["sort"], reverse=True)
-    return entries
