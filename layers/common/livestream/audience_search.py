@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from livestream import store
 from livestream.slug import fold
 from livestream.store import audience
 
@@ -106,22 +105,17 @@ class Change:
 
 def change_of(record: dict[str, Any]) -> Optional[Change]:
     """The index change a stream record (Lambda's JSON) carries; ``None`` for anything else."""
-    ddb = record.get("dynamodb") or {}
-    keys = store.deserialize(ddb.get("Keys")) or {}
-    pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
-    if not pk.startswith("STREAM#") or not sk.startswith("PART#"):
+    part = audience.part_record(record)
+    if part is None:
         return None
-    before, after = _entry(ddb.get("OldImage")), _entry(ddb.get("NewImage"))
+    before, after = _entry(part.old), _entry(part.new)
     if before == after:
         return None
-    return Change(store.stream_id_of(pk), pk.rsplit("#", 1)[1], int(ddb["SequenceNumber"]), before, after)
+    return Change(part.stream_id, part.partition, part.sequence, before, after)
 
 
-def _entry(image: Optional[dict[str, Any]]) -> Optional[tuple[str, str]]:
-    item = store.deserialize(image) or {}
-    if not item.get("watching") or not item.get("audienceSk"):
-        return None
-    return str(item["audienceSk"]), str(item.get("searchText") or "")
+def _entry(state: audience.PartState) -> Optional[tuple[str, str]]:
+    return (state.sort_key, state.search_text) if state.sort_key else None
 
 
 def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
