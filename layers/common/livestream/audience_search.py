@@ -132,10 +132,8 @@ def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
         if change.after:
             _index(entries, counts, change, change.after, 1)
     requests = audience.write_search_entries(entries)
-    added = sum(
-        audience.add_search_count(stream, prefix, partition, delta, (first, last))
-        for (stream, prefix, partition), (delta, first, last) in counts.items()
-        if delta
+    added = audience.add_search_counts(
+        [(stream, prefix, partition, delta, (first, last)) for (stream, prefix, partition), (delta, first, last) in counts.items() if delta]
     )
     return {"changes": len(changes), "entries": len(entries), "writeRequests": requests, "countsAdded": added}
 

@@ -62,14 +62,18 @@ def search_count_key(stream_id: str, prefix: str) -> dict[str, str]:
 
 def write_search_entries(entries: dict[Key, Optional[dict[str, Any]]]) -> int:
     """Put (attributes) or delete (``None``) each search entry: BatchWriteItem, 25 a request, following
-    ``UnprocessedItems``. Idempotent: the same final state whatever was written before. Answers the requests."""
+    ``UnprocessedItems``. Idempotent: the same final state whatever was written before. Answers the
+    requests made."""
     requests = [_write_request(key, attributes) for key, attributes in entries.items()]
+    return sum(_write_chunk(requests[start : start + BATCH_WRITE_LIMIT]) for start in range(0, len(requests), BATCH_WRITE_LIMIT))
+
+
+def _write_chunk(chunk: list[dict[str, Any]]) -> int:
+    pending: dict[str, Any] = {store.table(): chunk}
     calls = 0
-    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-        pending: dict[str, Any] = {store.table(): requests[start : start + BATCH_WRITE_LIMIT]}
-        while pending:
-            calls += 1
-            pending = store.client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    while pending:
+        calls += 1
+        pending = store.client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
     return calls
 
 
@@ -97,6 +101,14 @@ def add_search_count(stream_id: str, prefix: str, partition: str, delta: int, se
         )
         is not None
     )
+
+
+CountChange = tuple[str, str, str, int, tuple[int, int]]  # stream, prefix, partition, delta, (first, last)
+
+
+def add_search_counts(changes: list[CountChange]) -> int:
+    """:func:`add_search_count` for each change; answers how many were added."""
+    return sum(add_search_count(*change) for change in changes)
 
 
 def search_count(stream_id: str, prefix: str) -> int:
