@@ -7,7 +7,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from livestream import audience_search
+from livestream import audience_search, store
 from livestream.store import audience
 from local.streams import stream_mappings
 from tests.support import invoke_function, resolved_names, resources_of, template, user_id
@@ -127,3 +127,26 @@ def test_words_and_prefixes():
     assert "ali veli s" in prefixes and prefixes["ali veli s"] == ["ali veli sahin"]
     assert "ali " not in prefixes and "ali v" in prefixes and "_cem" not in prefixes and "u_" in prefixes
     assert max(map(len, prefixes)) == audience_search.PREFIX_CAP
+
+
+def test_participant_writes_carry_only_the_values_their_expressions_use(api, live, monkeypatch):
+    """DynamoDB refuses an ExpressionAttributeValues entry no expression uses: an Agora event confirming a
+    viewer who also streams uses neither ``:false`` nor a new deadline's start values."""
+    import re
+
+    sent = []
+    real = store.write
+
+    def spy(items):
+        sent.extend(next(iter(i.values())) for i in items)
+        return real(items)
+
+    monkeypatch.setattr(store, "write", spy)
+    watch = audience.Watch("2026-12-01T18:00:00.000Z", "deniz yilmaz", "2026-12-01T19:05:00.000Z")
+    settlement = audience.Settlement((True, True), (True, True), 7, 2_000_000_000, watch, True, watch.deadline, watch.joined_at, None)
+    audience.settle(live["id"], VIEWERS[0], settlement)
+    join(api, live, VIEWERS[1])
+    assert sent
+    for request in sent:
+        used = set(re.findall(r":\w+", f"{request.get('UpdateExpression', '')} {request.get('ConditionExpression', '')}"))
+        assert set(request.get("ExpressionAttributeValues", {})) <= used, request

@@ -22,6 +22,7 @@ Both are written only by AudienceSearchFunction from the table's stream, and rea
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
@@ -166,13 +167,15 @@ class _Update:
         return "SET " + ", ".join(self.sets) + (" REMOVE " + ", ".join(self.removes) if self.removes else "")
 
     def request(self, key: dict[str, str]) -> dict[str, Any]:
+        expression, condition = self.expression(), " AND ".join(self.conditions)
+        used = set(re.findall(r":\w+", f"{expression} {condition}"))  # DynamoDB refuses a value no expression uses
         return {
             "Update": {
                 "TableName": store.table(),
                 "Key": store.serialize(key),
-                "UpdateExpression": self.expression(),
-                "ConditionExpression": " AND ".join(self.conditions),
-                "ExpressionAttributeValues": store.values(self.values),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": store.values({k: v for k, v in self.values.items() if k in used}),
             }
         }
 
