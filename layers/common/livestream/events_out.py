@@ -230,7 +230,7 @@ def _audience_changed(change: StreamChange, batch: Optional[Batch]) -> Optional[
     moved = batch.audience_moved(change) if batch is not None else audience_moved(change)
     if not moved or not claim_audience_event(change.stream_id, change.sequence, now()):
         return None
-    return AUDIENCE_CHANGED, detail(live, None, iso(change.at) or "")
+    return AUDIENCE_CHANGED, detail(live, None, iso(change.at))
 
 
 class Batch:
