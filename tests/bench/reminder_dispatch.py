@@ -35,7 +35,7 @@ def main() -> None:
         planned = iso(datetime.now(timezone.utc) + timedelta(minutes=5))
         stream = {
             **store.stream_key(stream_id), "id": stream_id, "title": "Bench", "channelName": "bench-abc123", "status": "scheduled",
-            "creator": {"_id": "a" * 24}, "plannedStartDate": planned, **store.due_marker(planned, stream_id),
+            "creatorId": "a" * 24, "creator": {"_id": "a" * 24}, "liveStreamType": "solo", "createdAt": planned, "updatedAt": planned, "plannedStartDate": planned, **store.due_marker(planned, stream_id),
         }  # fmt: skip
         client = store.client()
         client.put_item(TableName=store.table(), Item=store.serialize(stream))

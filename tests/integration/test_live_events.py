@@ -209,7 +209,7 @@ def test_api_token_is_required(api, world, token):
 def test_reads_stop_at_the_budget(api, world, monkeypatch):
     from livestream import live_events
 
-    monkeypatch.setattr(live_events, "READ_BUDGET", 2)
+    monkeypatch.setattr(live_events.reader, "READ_BUDGET", 2)
     reply = events(api, limit=5, title_contains="Alice Morning")
     assert ids(reply) == [] and reply.json["next"] is not None
     follow = events(api, limit=5, next=reply.json["next"])

@@ -47,3 +47,36 @@ def test_update_if_answers_none_when_the_condition_fails(aws):
     assert store.update_if(key, "SET x = :one", "attribute_exists(pk)", {":one": 1}) is None
     assert store.update_if(key, "SET x = :one", "attribute_not_exists(pk)", {":one": 1}) is not None
     assert store.get(key)["x"] == 1
+
+
+def test_typed_operations_write_in_one_transaction_and_report_failed_conditions(aws):
+    first, second = store.stream_key("c" * 24), store.stream_key("d" * 24)
+    put_both = [store.Put({**first, "n": 1}, "attribute_not_exists(pk)"), store.Update(second, "SET n = :n", values={":n": 2})]
+    assert store.transact_codes(put_both) == []
+    assert store.get(first)["n"] == 1 and store.get(second)["n"] == 2
+    again = [store.ConditionCheck(second, "n = :n", values={":n": 2}), store.Delete(first, "attribute_not_exists(pk)")]
+    assert store.transact_codes(again) == ["None", "ConditionalCheckFailed"]
+    assert store.get(first) is not None  # nothing of a cancelled transaction is applied
+
+
+def test_query_reads_every_page_and_stops_when_the_caller_does(aws):
+    pk = store.stream_key("e" * 24)["pk"]
+    for n in range(5):
+        store.client().put_item(TableName=store.table(), Item=store.serialize({"pk": pk, "sk": f"REMINDER#{n}"}))
+    requests = []
+    events = store.client().meta.events
+    events.register("before-call.dynamodb.Query", lambda **kw: requests.append(1), unique_id="count-queries")
+    try:
+        _pages(pk, requests)
+    finally:
+        events.unregister("before-call.dynamodb.Query", unique_id="count-queries")
+
+
+def _pages(pk, requests):
+    items = store.query("pk = :pk", {":pk": pk}, page_size=2)
+    assert [i["sk"] for i in items] == [f"REMINDER#{n}" for n in range(5)] and len(requests) == 3
+    requests.clear()
+    assert next(iter(store.query("pk = :pk", {":pk": pk}, page_size=2)))["sk"] == "REMINDER#0" and len(requests) == 1
+    page, last = store.query_page("pk = :pk", {":pk": pk}, page_size=3)
+    rest, end = store.query_page("pk = :pk", {":pk": pk}, page_size=3, start=last)
+    assert len(page) == 3 and [i["sk"] for i in rest] == ["REMINDER#3", "REMINDER#4"] and end is None

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 from livestream import store
 from livestream.clock import iso, now
 from livestream.settings import get_settings
+from livestream.store import events as events_store
 
 SOURCE = "live-stream"
 CREATED, STARTED, ENDED, CANCELLED, AUDIENCE_CHANGED = (
@@ -49,7 +50,6 @@ CREATED, STARTED, ENDED, CANCELLED, AUDIENCE_CHANGED = (
 DETAIL_TYPES = (CREATED, STARTED, ENDED, CANCELLED, AUDIENCE_CHANGED)
 # the status a stream enters → the event that says so
 ENTERED = {"active": STARTED, "ended": ENDED, "cancelled": CANCELLED}
-EVENTS_SK = "EVENTS"
 THROTTLE_ITEM_DAYS = 2  # the throttle item expires (table TTL) this long after the last audience event
 
 PUT_EVENTS_LIMIT = 10  # entries per PutEvents call
@@ -108,7 +108,7 @@ def stream_change(record: Any) -> Optional[StreamChange]:
     """The change of a stream item a Powertools ``DynamoDBRecord`` carries, else ``None``."""
     ddb = record.dynamodb
     keys = ddb.keys if ddb else {}
-    if not str(keys.get("pk", "")).startswith("STREAM#") or keys.get("sk") != store.META:
+    if not events_store.is_stream_item(keys):
         return None
     old, new = store.deserialize(ddb.get("OldImage")), store.deserialize(ddb.get("NewImage"))
     seconds = ddb.approximate_creation_date_time
@@ -167,18 +167,8 @@ def claim_audience_event(stream_id: str, sequence: str, at: datetime) -> bool:
     publishers race; the record that won keeps the right across its own retries."""
     interval = get_settings().audience_event_interval_seconds
     at_ms = int(at.timestamp() * 1000)
-    response = store.update_if(
-        {"pk": f"STREAM#{stream_id}", "sk": EVENTS_SK},
-        "SET lastAudienceEventAt = :at, lastAudienceRecord = :seq, expiresAt = :expires",
-        "attribute_not_exists(lastAudienceEventAt) OR lastAudienceEventAt <= :cutoff OR lastAudienceRecord = :seq",
-        {
-            ":at": at_ms,
-            ":seq": sequence,
-            ":cutoff": at_ms - interval * 1000,
-            ":expires": int((at + timedelta(days=THROTTLE_ITEM_DAYS)).timestamp()),
-        },
-    )
-    return response is not None
+    expires = int((at + timedelta(days=THROTTLE_ITEM_DAYS)).timestamp())
+    return events_store.claim_audience_event(stream_id, sequence, at_ms=at_ms, cutoff_ms=at_ms - interval * 1000, expires=expires)
 
 
 def entry(detail_type: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -23,9 +23,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from livestream import store
 from livestream.errors import Conflict, field_error
 from livestream.settings import get_settings
+from livestream.store.idempotency import persistence_layer
 
 MAX_KEY_LENGTH = 255
 
@@ -43,8 +43,7 @@ def check_key(key: str) -> str:
 @lru_cache(maxsize=1)
 def _config() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     settings = get_settings()
-    # the layer's DynamoDB client: one session, one endpoint resolver, one service model per container
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=store.client())
+    persistence = persistence_layer(settings.idempotency_table_name)
     config = IdempotencyConfig(
         event_key_jmespath="[user, key]",
         payload_validation_jmespath="body",
@@ -59,12 +58,16 @@ def run_once(caller: str, key: str, body: dict[str, Any], work: Callable[[], dic
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def create_stream(request: dict[str, Any]) -> dict[str, Any]:
         return work()
 
+    # the utility's decorator is not annotated: its result has the wrapped function's signature
+    once = cast(
+        Callable[..., dict[str, Any]],
+        idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)(create_stream),
+    )
     try:
-        return create_stream(request={"user": caller, "key": check_key(key), "body": body})
+        return once(request={"user": caller, "key": check_key(key), "body": body})
     except IdempotencyValidationError as exc:
         raise Conflict("Idempotency-Key: already used with a different request") from exc
     except IdempotencyAlreadyInProgressError as exc:

@@ -41,6 +41,8 @@ from livestream.errors import Unauthorized
 from livestream.observability import logger
 from livestream.secrets import get_secret_string
 from livestream.settings import get_settings
+from livestream.store import presence as stored
+from livestream.store.streams import Stream
 
 SIGNATURE_HEADER = "agora-signature-v2"
 
@@ -135,18 +137,20 @@ def apply(notification: AgoraNotification, time_left_ms: Callable[[], int] = lam
         return {**result, **_destroy(notification, time_left_ms)}
     if notification.eventType not in USER_EVENTS:
         return {**result, "outcome": "ignored", "reason": "event type not used"}
+    return {**result, **_user_event(notification)}
+
+
+def _user_event(notification: AgoraNotification) -> dict[str, Any]:
     payload = notification.payload
-    channel = store.get(store.channel_key(payload.channelName), consistent=False)
-    if channel is None:
-        return {**result, "outcome": "ignored", "reason": "unknown channel"}
-    stream_id = channel["streamId"]
-    stream, guard = store.get_many(store.stream_key(stream_id), store.uid_key(stream_id, payload.uid or 0))
-    if stream is None or guard is None:
-        return {**result, "outcome": "ignored", "reason": "unknown uid" if stream else "unknown channel"}
-    user_id = guard["userId"]
-    part, profile = store.get_many(store.part_key(stream_id, user_id), store.profile_key(user_id))
+    stream_id = stored.channel_stream(payload.channelName or "")
+    if stream_id is None:
+        return {"outcome": "ignored", "reason": "unknown channel"}
+    stream, user_id = stored.stream_and_uid_holder(stream_id, payload.uid or 0)
+    if stream is None or user_id is None:
+        return {"outcome": "ignored", "reason": "unknown uid" if stream else "unknown channel"}
+    part, profile = stored.participant_and_profile(stream_id, user_id)
     if part is None:
-        return {**result, "outcome": "ignored", "reason": "unknown uid"}
+        return {"outcome": "ignored", "reason": "unknown uid"}
     watching, streaming = USER_EVENTS[notification.eventType]
     outcome = participants.settle(
         stream,
@@ -157,7 +161,7 @@ def apply(notification: AgoraNotification, time_left_ms: Callable[[], int] = lam
         streaming=streaming,
         guard=participants.Guard(notification.noticeId, payload.clientSeq, payload.ts or 0),
     )
-    return {**result, "outcome": outcome, "liveStreamId": stream_id, "userId": user_id}
+    return {"outcome": outcome, "liveStreamId": stream_id, "userId": user_id}
 
 
 DESTROY_BUDGET_MS = 2_000  # Agora waits 10 s; viewers left over expire by their deadline
@@ -166,61 +170,44 @@ DESTROY_BUDGET_MS = 2_000  # Agora waits 10 s; viewers left over expire by their
 def _destroy(notification: AgoraNotification, time_left_ms: Callable[[], int]) -> dict[str, Any]:
     """Channel destroyed: everyone still marked in it leaves, unless they rejoined after ``ts``."""
     payload = notification.payload
-    channel = store.get(store.channel_key(payload.channelName), consistent=False)
-    if channel is None:
+    stream_id = stored.channel_stream(payload.channelName or "")
+    if stream_id is None:
         return {"outcome": "ignored", "reason": "unknown channel"}
     if not participants.claim_notice(notification.noticeId):
         return {"outcome": "duplicate"}
-    stream_id = channel["streamId"]
-    left = 0
     try:
         stream = store.get(store.stream_key(stream_id))
         if stream is None:
             return {"outcome": "ignored", "reason": "unknown channel"}
-        guard = participants.Guard(None, None, payload.ts or 0)
-        publishers = [stream["creatorId"], *stream.get("broadcasterIds", []), *stream.get("guestIds", [])]
-        pending = [store.part_key(stream_id, user) for user in publishers]
-        deadline_ms = time_left_ms() - DESTROY_BUDGET_MS
-        cursor: Optional[dict[str, Any]] = None
-        while True:
-            for part in store.batch_get(pending, consistent=True) if pending else []:
-                if part.get("watching") or part.get("streaming"):
-                    user_id = part["sk"].removeprefix("PART#")
-                    outcome = participants.settle(stream, user_id, part, None, watching=False, streaming=False, guard=guard)
-                    left += outcome == "applied"
-            if time_left_ms() < deadline_ms or cursor == {}:
-                break  # out of time, or every shard of the audience read
-            viewers, cursor = _audience_page(stream_id, cursor)
-            pending = [store.part_key(stream_id, user) for user in viewers]
+        left = _everyone_leaves(stream, participants.Guard(None, None, payload.ts or 0), time_left_ms)
     except Exception:
         participants.release_notice(notification.noticeId)
         raise
     return {"outcome": "applied", "liveStreamId": stream_id, "left": left}
 
 
-def _audience_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list[str], Optional[dict[str, Any]]]:
-    """Up to 100 current viewers of a stream (AudienceIndex, shard after shard), and where to go on
-    (``{}``: done). The cursor is ``{"shard": n, "key": <LastEvaluatedKey or None>}``."""
-    if cursor == {}:
-        return [], None
-    shard = int((cursor or {}).get("shard", 0))
-    query: dict[str, Any] = {
-        "TableName": store.table(),
-        "IndexName": "AudienceIndex",
-        "KeyConditionExpression": "audiencePk = :pk",
-        "ExpressionAttributeValues": store.values({":pk": store.audience_partition(stream_id, shard)}),
-        "Limit": store.BATCH_GET_LIMIT,
-    }
-    if cursor and cursor.get("key"):
-        query["ExclusiveStartKey"] = cursor["key"]
-    response = store.client().query(**query)
-    users = [(store.deserialize(item) or {})["sk"].removeprefix("PART#") for item in response.get("Items", [])]
-    if response.get("LastEvaluatedKey"):
-        return users, {"shard": shard, "key": response["LastEvaluatedKey"]}
-    return users, {"shard": shard + 1, "key": None} if shard + 1 < store.AUDIENCE_SHARDS else {}
+def _everyone_leaves(stream: dict[str, Any], guard: participants.Guard, time_left_ms: Callable[[], int]) -> int:
+    """Settle the publishers, then the audience page after page, as leaving, until every shard is read
+    or the time budget is spent; answers how many left."""
+    typed = Stream.of(stream)
+    stream_id, pending = typed.id, typed.members
+    deadline_ms = time_left_ms() - DESTROY_BUDGET_MS
+    cursor: Optional[dict[str, Any]] = None
+    left = 0
+    while True:
+        for user_id, part in stored.participants(stream_id, pending):
+            if part.get("watching") or part.get("streaming"):
+                outcome = participants.settle(stream, user_id, part, None, watching=False, streaming=False, guard=guard)
+                left += outcome == "applied"
+        if time_left_ms() < deadline_ms or cursor == {}:
+            return left  # out of time, or every shard of the audience read
+        pending, cursor = stored.viewers_page(stream_id, cursor)
 
 
 # ---------------------------------------------------------------- the sweep
+
+FIRST_LOOKBACK_MINUTES = 60  # a first sweep (no cursor yet) reaches an hour back
+SWEEP_RESERVE_MS = 5_000  # the sweep stops with this much time left, so that it records how far it got
 
 
 def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambda: 60_000) -> dict[str, Any]:
@@ -228,56 +215,36 @@ def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambd
     ExpiryIndex: the minute buckets from the cursor (last minute fully swept) to ``at``, each over its
     shards. Overlapping sweeps are harmless (each removal is conditional on the deadline it saw)."""
     at = at or clock.now()
-    now_iso = iso(at)
-    cursor_item = store.get(store.sweep_key())
-    first = _minute(at - timedelta(minutes=FIRST_LOOKBACK_MINUTES))
-    start = cursor_item["through"] if cursor_item else first
-    minute = _next_minute(start) if cursor_item else first
-    current = now_iso[:16]
-    removed = seen = 0
-    completed: Optional[str] = None
-    while minute <= current and time_left_ms() > SWEEP_RESERVE_MS:
-        for shard in range(store.EXPIRY_SHARDS):
-            for exp_sk, pk, sk in _expired(store.expiry_bucket(minute, shard), now_iso):
-                seen += 1
-                stream_id, user_id = store.stream_id_of(pk), sk.removeprefix("PART#")
-                removed += participants.drop_stale(stream_id, user_id, exp_sk)
-        if minute < current:
-            completed = minute  # every deadline of a past minute has been read
-        minute = _next_minute(minute)
+    now_iso = iso(at) or ""
+    swept = stored.sweep_cursor()
+    start = swept or _minute(at - timedelta(minutes=FIRST_LOOKBACK_MINUTES))
+    minute = _next_minute(swept) if swept else start
+    removed, seen, completed = _sweep_from(minute, now_iso, time_left_ms)
     if completed:
-        store.update_if(store.sweep_key(), "SET through = :m", "attribute_not_exists(through) OR through < :m", {":m": completed})
+        stored.advance_sweep(completed)
     result = {"removed": removed, "expired": seen, "through": completed or start}
     logger.info("presence sweep", extra=result)
     return result
 
 
-FIRST_LOOKBACK_MINUTES = 60  # a first sweep (no cursor yet) reaches an hour back
-SWEEP_RESERVE_MS = 5_000
-
-
-def _expired(bucket: str, now_iso: str) -> list[tuple[str, str, str]]:
-    query: dict[str, Any] = {
-        "TableName": store.table(),
-        "IndexName": "ExpiryIndex",
-        # expSk is "<deadline>#<stream>#<user>" with a fixed-width deadline: "$" sorts after "#", so
-        # this reads exactly the entries whose deadline is at or before now
-        "KeyConditionExpression": "expPk = :pk AND expSk < :bound",
-        "ExpressionAttributeValues": store.values({":pk": bucket, ":bound": now_iso + "$"}),
-    }
-    found = []
-    while True:
-        response = store.client().query(**query)
-        for raw in response.get("Items", []):
-            item = store.deserialize(raw) or {}
-            found.append((item["expSk"], item["pk"], item["sk"]))
-        if "LastEvaluatedKey" not in response:
-            return found
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+def _sweep_from(minute: str, now_iso: str, time_left_ms: Callable[[], int]) -> tuple[int, int, Optional[str]]:
+    """Drop the expired viewers minute after minute from ``minute`` to now, while time lasts; answers
+    (removed, expired entries read, the last past minute read completely)."""
+    current = now_iso[:16]
+    removed = seen = 0
+    completed: Optional[str] = None
+    while minute <= current and time_left_ms() > SWEEP_RESERVE_MS:
+        for exp_sk, stream_id, user_id in stored.expired(minute, now_iso):
+            seen += 1
+            removed += participants.drop_stale(stream_id, user_id, exp_sk)
+        if minute < current:
+            completed = minute  # every deadline of a past minute has been read
+        minute = _next_minute(minute)
+    return removed, seen, completed
 
 
 def _minute(at: datetime) -> str:
-    return iso(at)[:16]
+    return (iso(at) or "")[:16]
 
 
 def _next_minute(minute: str) -> str:

@@ -51,18 +51,20 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Optional
 
-from botocore.exceptions import ClientError
-
 from livestream import store
 from livestream.clock import iso, now
 from livestream.errors import Conflict, NotFound, retry_after
 from livestream.settings import get_settings
+from livestream.store import reminders as stored
+from livestream.store.streams import Stream, StreamStatus
+from livestream.store.streams import get as get_stream
 
-SQS_BATCH = 10
-ON = "(attribute_not_exists(active) OR active = :true)"  # reminder items written before `active` existed are on
-LEASE_SECONDS = 60
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+LEASE_SECONDS = 60  # a run that dies holds a stream this long; then the next run resumes it
 PASSES = 3  # reminder sets re-read in one claim when late reminders keep arriving
 OVERDUE = timedelta(days=1)  # a stream whose start passed unnoticed (dispatcher down) is still reminded within a day
+STOP_STREAMS_MS = 5_000  # no new stream is claimed with less time left than this: the next run takes it
+STOP_BATCHES_MS = 2_000  # nor a new batch marked and sent
 
 
 # ---------------------------------------------------------------- on / off
@@ -71,103 +73,37 @@ OVERDUE = timedelta(days=1)  # a stream whose start passed unnoticed (dispatcher
 def turn_on(stream_id: str, user_id: str) -> dict[str, Any]:
     """Idempotent. Only for scheduled streams (409 otherwise). 1 TransactWriteItems; once the stream's
     dispatch has begun, +1 GetItem and +1 TransactWriteItems that also makes the stream due again."""
-    try:
-        store.transact(
-            [
-                {
-                    "ConditionCheck": {
-                        "TableName": store.table(),
-                        "Key": store.serialize(store.stream_key(stream_id)),
-                        "ConditionExpression": "#status = :scheduled AND attribute_not_exists(dispatchStartedAt)",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": store.values({":scheduled": "scheduled"}),
-                    }
-                },
-                _switch_on(stream_id, user_id),
-            ]
-        )
-    except ClientError as exc:
-        if "ConditionalCheckFailed" not in store.cancellation_codes(exc):
-            raise
+    if not stored.turn_on(stream_id, user_id, _now()):
         _turn_on_late(stream_id, user_id)
     return {"liveStreamId": stream_id, "userId": user_id, "isReminderActive": True}
 
 
-def _switch_on(stream_id: str, user_id: str) -> dict[str, Any]:
-    """The reminder item, on; ``sentAt`` (if it was sent already) is kept."""
-    return {
-        "Update": {
-            "TableName": store.table(),
-            "Key": store.serialize(store.reminder_key(stream_id, user_id)),
-            "UpdateExpression": "SET userId = :user, active = :true, createdAt = if_not_exists(createdAt, :now)",
-            "ExpressionAttributeValues": store.values({":user": user_id, ":true": True, ":now": iso(now())}),
-        }
-    }
+def _now() -> str:
+    return iso(now()) or ""
 
 
 def _turn_on_late(stream_id: str, user_id: str) -> None:
     """The stream's dispatch has begun (or it is not scheduled): record the reminder and hand it to the
     dispatcher by making the stream due again, with a new ``reminderRevision``."""
+    status = StreamStatus.SCHEDULED
     for _ in range(2):
-        stream = store.get(store.stream_key(stream_id))
+        stream = get_stream(stream_id)
         if stream is None:
             raise NotFound(f"id: no stream {stream_id}")
-        if stream["status"] != "scheduled":
+        status = stream.status
+        if status != StreamStatus.SCHEDULED:
             break
-        due = {f":{k}": v for k, v in store.due_marker(stream["plannedStartDate"], stream_id).items()}
-        try:
-            store.transact(
-                [
-                    {
-                        "Update": {
-                            "TableName": store.table(),
-                            "Key": store.serialize(store.stream_key(stream_id)),
-                            "UpdateExpression": "SET duePk = :duePk, dueSk = :dueSk ADD reminderRevision :one",
-                            "ConditionExpression": "#status = :scheduled",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": store.values({**due, ":one": 1, ":scheduled": "scheduled"}),
-                        }
-                    },
-                    _switch_on(stream_id, user_id),
-                ]
-            )
+        if stored.turn_on_late(stream, user_id, _now()):
             return
-        except ClientError as exc:
-            if store.cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
-                raise
-            # the stream left `scheduled` meanwhile: read it again to say so
-    raise Conflict(f"id: reminders are only for scheduled streams; this one is {stream['status']}")
+        # the stream left `scheduled` meanwhile: read it again to say so
+    raise Conflict(f"id: reminders are only for scheduled streams; this one is {status.value}")
 
 
 def turn_off(stream_id: str, user_id: str) -> dict[str, Any]:
     """Idempotent; 404 for an unknown stream. 1 TransactWriteItems (deletes an unsent reminder);
     a reminder already sent is kept, switched off (+1 UpdateItem), so that it is never sent again."""
-    try:
-        store.transact(
-            [
-                {
-                    "ConditionCheck": {
-                        "TableName": store.table(),
-                        "Key": store.serialize(store.stream_key(stream_id)),
-                        "ConditionExpression": "attribute_exists(pk)",
-                    }
-                },
-                {
-                    "Delete": {
-                        "TableName": store.table(),
-                        "Key": store.serialize(store.reminder_key(stream_id, user_id)),
-                        "ConditionExpression": "attribute_not_exists(sentAt)",
-                    }
-                },
-            ]
-        )
-    except ClientError as exc:
-        codes = store.cancellation_codes(exc)
-        if codes[:1] == ["ConditionalCheckFailed"]:
-            raise NotFound(f"id: no stream {stream_id}") from exc
-        if codes[1:2] != ["ConditionalCheckFailed"]:
-            raise
-        store.update_if(store.reminder_key(stream_id, user_id), "SET active = :false", "attribute_exists(sentAt)", {":false": False})
+    if stored.turn_off(stream_id, user_id) == "no stream":
+        raise NotFound(f"id: no stream {stream_id}")
     return {"liveStreamId": stream_id, "userId": user_id, "isReminderActive": False}
 
 
@@ -176,36 +112,6 @@ def turn_off(stream_id: str, user_id: str) -> dict[str, Any]:
 
 class SendFailed(Exception):
     """SQS refused some or all of a batch; the refused users stay ``inFlight`` for the next run."""
-
-
-def dispatch(*, time_left_ms: Callable[[], int] = lambda: 10**9, run_id: Optional[str] = None) -> dict[str, int]:
-    """Send every due reminder; answer ``{"streams": n, "sent": m, "failed": f}`` for this run, where
-    ``failed`` counts the streams left for the next run because a dependency throttled or failed."""
-    run_id = run_id or uuid.uuid4().hex
-    current = now()
-    horizon = current + timedelta(minutes=get_settings().reminder_lead_minutes)
-    streams = sent = failed = 0
-    for stream_id in due_streams(current, horizon):
-        if time_left_ms() < 5_000:
-            break  # the next run resumes what this one leaves
-        progress = Progress()
-        try:
-            done = dispatch_stream(stream_id, run_id, time_left_ms, progress)
-        except Exception as exc:
-            if not isinstance(exc, SendFailed) and retry_after(exc) is None:
-                raise  # not a dependency failing: a fault of ours, let the run fail loudly
-            from livestream.observability import logger
-
-            logger.warning("reminder dispatch of a stream stopped; the next run resumes it", extra={"stream": stream_id, "error": type(exc).__name__})
-            failed += 1
-            sent += progress.sent
-            # what went out is no longer in flight (unless SQS refused it): the next run sends exactly the rest
-            _release(stream_id, run_id, settled=progress.settled and not isinstance(exc, SendFailed))
-            continue
-        if done:
-            streams += 1
-        sent += progress.sent
-    return {"streams": streams, "sent": sent, "failed": failed}
 
 
 @dataclass
@@ -217,23 +123,45 @@ class Progress:
     settled: bool = True
 
 
+def dispatch(*, time_left_ms: Callable[[], int] = lambda: 10**9, run_id: Optional[str] = None) -> dict[str, int]:
+    """Send every due reminder; answer ``{"streams": n, "sent": m, "failed": f}`` for this run, where
+    ``failed`` counts the streams left for the next run because a dependency throttled or failed."""
+    run_id = run_id or uuid.uuid4().hex
+    current = now()
+    horizon = current + timedelta(minutes=get_settings().reminder_lead_minutes)
+    totals = {"streams": 0, "sent": 0, "failed": 0}
+    for stream_id in due_streams(current, horizon):
+        if time_left_ms() < STOP_STREAMS_MS:
+            break  # the next run resumes what this one leaves
+        progress = Progress()
+        counted = _dispatch_one(stream_id, run_id, time_left_ms, progress)
+        if counted:
+            totals[counted] += 1
+        totals["sent"] += progress.sent
+    return totals
+
+
+def _dispatch_one(stream_id: str, run_id: str, time_left_ms: Callable[[], int], progress: Progress) -> Optional[str]:
+    """``"streams"`` when the stream is done, ``"failed"`` when a dependency stopped it (to resume
+    next run), else ``None`` (another run holds it, or it is left for the next run)."""
+    try:
+        return "streams" if dispatch_stream(stream_id, run_id, time_left_ms, progress) else None
+    except Exception as exc:
+        if not isinstance(exc, SendFailed) and retry_after(exc) is None:
+            raise  # not a dependency failing: a fault of ours, let the run fail loudly
+        from livestream.observability import logger
+
+        logger.warning("reminder dispatch of a stream stopped; the next run resumes it", extra={"stream": stream_id, "error": type(exc).__name__})
+        # what went out is no longer in flight (unless SQS refused it): the next run sends exactly the rest
+        _release(stream_id, run_id, settled=progress.settled and not isinstance(exc, SendFailed))
+        return "failed"
+
+
 def due_streams(current: datetime, horizon: datetime) -> Iterator[str]:
     """Ids of streams marked due with a planned start up to ``horizon`` (DueIndex, one partition a day)."""
     day = (current - OVERDUE).date()
     while day <= horizon.date():
-        query: dict[str, Any] = {
-            "TableName": store.table(),
-            "IndexName": "DueIndex",
-            "KeyConditionExpression": "duePk = :pk AND dueSk <= :until",
-            "ExpressionAttributeValues": store.values({":pk": f"DUE#{day.isoformat()}", ":until": f"{iso(horizon)}$"}),
-        }
-        while True:
-            response = store.client().query(**query)
-            for item in response.get("Items", []):
-                yield store.deserialize(item)["dueSk"].rsplit("#", 1)[1]
-            if "LastEvaluatedKey" not in response:
-                break
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        yield from stored.due(day, iso(horizon) or "")
         day += timedelta(days=1)
 
 
@@ -245,22 +173,15 @@ def dispatch_stream(stream_id: str, run_id: str, time_left_ms: Callable[[], int]
         stream = _claim(stream_id, run_id)
         if stream is None:
             return False
-        if stream.get("inFlight"):
+        if stream.inFlight:
             progress.settled = False
-            _send(stream, run_id, stream["inFlight"], progress)
+            _send(stream, run_id, stream.inFlight, progress)
             if not _settle(stream_id, run_id):
                 return False
-        for users in _unsent_batches(stream_id):
-            if time_left_ms() < 2_000:
-                _release(stream_id, run_id, settled=True)
-                return False
-            marked = _mark_sent(stream_id, run_id, users)
-            if marked is None:
-                return False  # cancelled or started meanwhile, or the lease was lost
-            if marked:
-                progress.settled = False
-                _send(stream, run_id, marked, progress)
-        if _finish(stream_id, run_id, stream.get("reminderRevision")):
+        done = _send_unsent(stream, run_id, time_left_ms, progress)
+        if done is not None:
+            return done
+        if _finish(stream_id, run_id, stream.reminderRevision):
             return True
         # a reminder was turned on after this pass read the set: read it again (what this pass sent
         # went out: it is no longer in flight)
@@ -270,55 +191,45 @@ def dispatch_stream(stream_id: str, run_id: str, time_left_ms: Callable[[], int]
     return False
 
 
-def _send(stream: dict[str, Any], run_id: str, users: list[str], progress: Progress) -> None:
+def _send_unsent(stream: Stream, run_id: str, time_left_ms: Callable[[], int], progress: Progress) -> Optional[bool]:
+    """Mark and send the stream's unsent reminders, a batch at a time; ``False`` when this run stopped
+    (out of time, lease lost, stream no longer scheduled), ``None`` when all were sent."""
+    for users in _unsent_batches(stream.id):
+        if time_left_ms() < STOP_BATCHES_MS:
+            _release(stream.id, run_id, settled=True)
+            return False
+        marked = _mark_sent(stream.id, run_id, users)
+        if marked is None:
+            return False  # cancelled or started meanwhile, or the lease was lost
+        if marked:
+            progress.settled = False
+            _send(stream, run_id, marked, progress)
+    return None
+
+
+def _send(stream: Stream, run_id: str, users: list[str], progress: Progress) -> None:
     """Send a batch recorded as in flight; the users SQS refuses become the stream's ``inFlight``."""
     failed = send_batch(stream, users)
     progress.sent += len(users) - len(failed)
     if failed:
-        store.update_if(store.stream_key(stream["id"]), "SET inFlight = :failed", "leaseOwner = :run", {":failed": failed, ":run": run_id})
+        stored.keep_in_flight(stream.id, run_id, failed)
         raise SendFailed(f"SQS refused {len(failed)} of {len(users)} reminder(s); the next run sends them")
     progress.settled = True
 
 
-def _claim(stream_id: str, run_id: str) -> Optional[dict[str, Any]]:
+def _claim(stream_id: str, run_id: str) -> Optional[Stream]:
     epoch = int(time.time())
-    response = store.update_if(
-        store.stream_key(stream_id),
-        "SET leaseOwner = :run, leaseUntil = :until, dispatchStartedAt = if_not_exists(dispatchStartedAt, :now)",
-        "#status = :scheduled AND attribute_exists(duePk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :epoch OR leaseOwner = :run)",
-        {":run": run_id, ":until": epoch + LEASE_SECONDS, ":now": iso(now()), ":scheduled": "scheduled", ":epoch": epoch},
-        ExpressionAttributeNames={"#status": "status"},
-        ReturnValues="ALL_NEW",
-    )
-    if response is None:
-        stream = store.get(store.stream_key(stream_id))
-        if stream is not None and stream["status"] != "scheduled" and "duePk" in stream:
-            _drop_due(stream_id)  # started or cancelled: its reminders are not sent
-        return None
-    return store.deserialize(response["Attributes"])
+    return stored.claim(stream_id, run_id, lease_until=epoch + LEASE_SECONDS, epoch=epoch, at=_now())
 
 
 def _unsent_batches(stream_id: str) -> Iterator[list[str]]:
     """Users whose reminder is on and not sent, in key order, 10 at a time (consistent reads)."""
-    query: dict[str, Any] = {
-        "TableName": store.table(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "FilterExpression": f"attribute_not_exists(sentAt) AND {ON}",
-        "ExpressionAttributeValues": store.values({":pk": f"STREAM#{stream_id}", ":prefix": "REMINDER#", ":true": True}),
-        "ProjectionExpression": "userId",
-        "ConsistentRead": True,
-    }
     batch: list[str] = []
-    while True:
-        response = store.client().query(**query)
-        for item in response.get("Items", []):
-            batch.append(store.deserialize(item)["userId"])
-            if len(batch) == SQS_BATCH:
-                yield batch
-                batch = []
-        if "LastEvaluatedKey" not in response:
-            break
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    for user in stored.unsent(stream_id):
+        batch.append(user)
+        if len(batch) == SQS_BATCH:
+            yield batch
+            batch = []
     if batch:
         yield batch
 
@@ -327,74 +238,43 @@ def _mark_sent(stream_id: str, run_id: str, users: list[str]) -> Optional[list[s
     """Record ``users`` as sent and as the stream's ``inFlight`` batch, in one transaction. Answers the
     users recorded (a reminder turned off or sent meanwhile drops out), or ``None`` when this run lost
     the lease or the stream left ``scheduled``."""
-    sent_at = iso(now())
+    sent_at = _now()
     while users:
-        stream_update = {
-            "Update": {
-                "TableName": store.table(),
-                "Key": store.serialize(store.stream_key(stream_id)),
-                "UpdateExpression": "SET inFlight = :users, leaseUntil = :until",
-                "ConditionExpression": "leaseOwner = :run AND #status = :scheduled",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": store.values(
-                    {":users": users, ":until": int(time.time()) + LEASE_SECONDS, ":run": run_id, ":scheduled": "scheduled"}
-                ),
-            }
-        }
-        marks = [
-            {
-                "Update": {
-                    "TableName": store.table(),
-                    "Key": store.serialize(store.reminder_key(stream_id, user)),
-                    "UpdateExpression": "SET sentAt = :sentAt",
-                    "ConditionExpression": f"attribute_exists(pk) AND attribute_not_exists(sentAt) AND {ON}",
-                    "ExpressionAttributeValues": store.values({":sentAt": sent_at, ":true": True}),
-                }
-            }
-            for user in users
-        ]
-        try:
-            store.transact([stream_update, *marks])
+        refused = stored.mark_sent(stream_id, run_id, users, lease_until=int(time.time()) + LEASE_SECONDS, at=sent_at)
+        if refused is None:
+            return None
+        if not refused:
             return users
-        except ClientError as exc:
-            codes = store.cancellation_codes(exc)
-            if not codes:
-                raise
-            if codes[0] == "ConditionalCheckFailed":
-                return None
-            refused = {user for user, code in zip(users, codes[1:], strict=False) if code == "ConditionalCheckFailed"}
-            if not refused:
-                raise
-            users = [u for u in users if u not in refused]
+        users = [u for u in users if u not in refused]
     return []
 
 
 def _settle(stream_id: str, run_id: str) -> bool:
     """The ``inFlight`` batch went out: forget it (``False`` when the lease was lost meanwhile)."""
-    return store.update_if(store.stream_key(stream_id), "REMOVE inFlight", "leaseOwner = :run", {":run": run_id}) is not None
+    return stored.settle(stream_id, run_id)
 
 
-def message(stream: dict[str, Any], user_id: str) -> dict[str, Any]:
+def message(stream: Stream, user_id: str) -> dict[str, Any]:
     return {
         "type": "live_stream.reminder",
-        "liveStreamId": stream["id"],
+        "liveStreamId": stream.id,
         "userId": user_id,
-        "title": stream["title"],
-        "channelName": stream["channelName"],
-        "plannedStartDate": stream.get("plannedStartDate"),
-        "creator": stream["creator"],
+        "title": stream.title,
+        "channelName": stream.channelName,
+        "plannedStartDate": stream.plannedStartDate,
+        "creator": stream.creator,
     }
 
 
-def send_batch(stream: dict[str, Any], users: list[str]) -> list[str]:
+def send_batch(stream: Stream, users: list[str]) -> list[str]:
     """One SendMessageBatch of up to 10 reminders, deduplicated per (stream, user) by the FIFO queue;
     answers the users whose entries SQS refused (``Failed``). A call that fails as a whole raises."""
     entries = [
         {
             "Id": str(i),
             "MessageBody": json.dumps(message(stream, user), ensure_ascii=False),
-            "MessageGroupId": stream["id"],
-            "MessageDeduplicationId": f"{stream['id']}:{user}",
+            "MessageGroupId": stream.id,
+            "MessageDeduplicationId": f"{stream.id}:{user}",
         }
         for i, user in enumerate(users)
     ]
@@ -404,32 +284,17 @@ def send_batch(stream: dict[str, Any], users: list[str]) -> list[str]:
 
 def _finish(stream_id: str, run_id: str, revision: Optional[int]) -> bool:
     """Leave DueIndex, unless a reminder was turned on (a new ``reminderRevision``) since the claim."""
-    unchanged = "attribute_not_exists(reminderRevision)" if revision is None else "reminderRevision = :revision"
-    params: dict[str, Any] = {":now": iso(now()), ":run": run_id}
-    if revision is not None:
-        params[":revision"] = revision
-    response = store.update_if(
-        store.stream_key(stream_id),
-        "SET remindersSentAt = :now REMOVE duePk, dueSk, leaseOwner, leaseUntil, inFlight",
-        f"leaseOwner = :run AND {unchanged}",
-        params,
-    )
-    return response is not None
+    return stored.finish(stream_id, run_id, revision, _now())
 
 
 def _release(stream_id: str, run_id: str, *, settled: bool = False) -> None:
     """Give the lease up so that the next run resumes at once (best effort: otherwise it expires);
     ``settled`` when the last batch in flight went out (else the next run sends it again)."""
-    update = "REMOVE leaseOwner, leaseUntil" + (", inFlight" if settled else "")
     try:
-        store.update_if(store.stream_key(stream_id), update, "leaseOwner = :run", {":run": run_id})
+        stored.release(stream_id, run_id, settled=settled)
     except Exception as exc:
         if retry_after(exc) is None:
             raise
-
-
-def _drop_due(stream_id: str) -> None:
-    store.client().update_item(TableName=store.table(), Key=store.serialize(store.stream_key(stream_id)), UpdateExpression="REMOVE duePk, dueSk")
 
 
 @lru_cache(maxsize=1)

@@ -57,15 +57,15 @@ def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
     import jwt
 
-    from livestream import models, store
+    from livestream import models
     from livestream.settings import get_settings
+    from livestream.store import warmup
 
     get_settings()
     _build_models(models)
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
-    _stubbed_call(store.client(), "get_item", {"Item": {}}, {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))})
-    _resolve_shapes(store.client())
+    warmup.prime(_stubbed_call, _resolve_shapes)
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
 

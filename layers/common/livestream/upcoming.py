@@ -18,12 +18,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Optional
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from livestream import store
 from livestream.api import QueryInt, Resolver, UserId, optional_caller
 from livestream.clock import iso, now
 from livestream.envelope import ok
+from livestream.store import streams as stored
 from livestream.streams import role_of, to_api
 
 
@@ -31,49 +32,28 @@ def upcoming(
     user_id: str, caller: Optional[str], *, limit: int, minutes_before: int, minutes_after: int, with_reminders: bool
 ) -> list[dict[str, Any]]:
     current = now()
-    stream_ids = _member_streams(user_id, "A#", "A$", limit)
+    stream_ids = stored.live_ids(user_id, limit)
     if len(stream_ids) < limit:
-        low = f"S#{iso(current - timedelta(minutes=minutes_before))}"
-        high = f"S#{iso(current + timedelta(minutes=minutes_after))}$"  # '$' sorts after '#<id>'
-        stream_ids += _member_streams(user_id, low, high, limit - len(stream_ids))
-
+        low, high = iso(current - timedelta(minutes=minutes_before)) or "", iso(current + timedelta(minutes=minutes_after)) or ""
+        stream_ids += stored.scheduled_ids(user_id, low, high, limit - len(stream_ids))
     if not stream_ids:
         return []
-    keys = [store.stream_key(s) for s in stream_ids]
-    if caller is not None:
-        keys += [store.part_key(s, caller) for s in stream_ids]
-        if with_reminders:
-            keys += [store.reminder_key(s, caller) for s in stream_ids]
-    found = {(i["pk"], i["sk"]): i for i in store.batch_get(keys)}
-
-    results = []
-    for stream_id in stream_ids:
-        stream = found.get((f"STREAM#{stream_id}", store.META))
-        if stream is None or stream["status"] not in ("active", "scheduled"):
-            continue  # the index is eventually consistent: a stream that just ended may still be listed there
-        part = found.get(tuple(store.part_key(stream_id, caller).values())) if caller is not None else None
-        item = to_api(stream, role_of(stream, caller, part))
-        if with_reminders:
-            reminder = found.get((f"STREAM#{stream_id}", f"REMINDER#{caller}"))
-            # on while the item exists and is not switched off (a reminder turned off after it was sent is kept)
-            item["isReminderActive"] = None if caller is None else reminder is not None and reminder.get("active") is not False
-        results.append(item)
-    return results
+    readings = stored.read(stream_ids, caller, reminders=with_reminders)
+    # the index is eventually consistent: a stream that just ended may still be listed there
+    return [_listed(r, caller, with_reminders) for r in readings if r.stream is not None and r.stream.status.upcoming]
 
 
-def _member_streams(user_id: str, low: str, high: str, limit: int) -> list[str]:
-    """Stream ids of the user's MemberIndex entries with ``low <= memberSk <= high``, in key order."""
-    response = store.client().query(
-        TableName=store.table(),
-        IndexName="MemberIndex",
-        KeyConditionExpression="memberPk = :pk AND memberSk BETWEEN :low AND :high",
-        ExpressionAttributeValues=store.values({":pk": f"MEMBER#{user_id}", ":low": low, ":high": high}),
-        Limit=limit,
-    )
-    return [store.deserialize(item)["memberSk"].rsplit("#", 1)[1] for item in response.get("Items", [])]
+def _listed(reading: stored.Reading, caller: Optional[str], with_reminders: bool) -> dict[str, Any]:
+    assert reading.stream is not None
+    item = to_api(reading.stream, role_of(reading.stream, caller, reading.part))
+    if with_reminders:
+        # on while the item exists and is not switched off (a reminder turned off after it was sent is kept)
+        reminder = reading.reminder
+        item["isReminderActive"] = None if caller is None else reminder is not None and reminder.get("active") is not False
+    return item
 
 
-MAX_MINUTES = 525_600  # a year
+MAX_MINUTES = 525_600  # a year: the widest window a client may ask, keeping the key range meaningful
 
 
 def register_route(app: Resolver, version: int) -> None:
@@ -88,7 +68,7 @@ def register_route(app: Resolver, version: int) -> None:
         limit: Annotated[QueryInt, Query(ge=1, le=100, description="Max stream count")] = 10,
         minutesBefore: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")] = 1440,  # noqa: N803
         minutesAfter: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")] = 1440,  # noqa: N803
-    ):
+    ) -> Response[str]:
         streams = upcoming(
             userId, optional_caller(app), limit=limit, minutes_before=minutesBefore, minutes_after=minutesAfter, with_reminders=version >= 2
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from livestream import store
 from livestream.clock import iso, now
 from livestream.errors import field_error
 from livestream.models import UserProfile, UserProfileIn, UserSummary
 from livestream.slug import fold
+from livestream.store import users as stored
 
 SUMMARY_FIELDS = ("username", "name", "surname", "profilePhoto", "availabilityStatus")
 
@@ -19,19 +19,18 @@ def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
     data = profile.model_dump(mode="json", by_alias=True, exclude_none=False)
     timestamp = iso(now())
     item = {
-        **store.profile_key(user_id),
         **{k: v for k, v in data.items() if v is not None},
         "_id": user_id,
         "searchText": fold(" ".join([profile.name, profile.surname, profile.username])),
         "updatedAt": timestamp,
     }
-    store.client().put_item(TableName=store.table(), Item=store.serialize(item))
+    stored.put_profile(user_id, item)
     return UserProfile.model_validate({**data, "_id": user_id}).model_dump(mode="json", by_alias=True)
 
 
 def summaries(user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """User summaries by id for the profiles that exist (one BatchGetItem, at most 100 ids)."""
-    items = store.batch_get(store.profile_key(u) for u in user_ids)
+    items = stored.profiles(user_ids)
     return {item["_id"]: summary_of(item) for item in items}
 
 
@@ -46,14 +45,13 @@ def unknown_summary(user_id: str) -> dict[str, Any]:
 
 def follow(user_id: str, target_id: str) -> dict[str, Any]:
     _not_self(user_id, target_id)
-    item = {**store.follow_key(user_id, target_id), "followedAt": iso(now())}
-    store.client().put_item(TableName=store.table(), Item=store.serialize(item))
+    stored.put_follow(user_id, target_id, iso(now()) or "")
     return {"userId": user_id, "targetUserId": target_id, "isFollowing": True}
 
 
 def unfollow(user_id: str, target_id: str) -> dict[str, Any]:
     _not_self(user_id, target_id)
-    store.client().delete_item(TableName=store.table(), Key=store.serialize(store.follow_key(user_id, target_id)))
+    stored.delete_follow(user_id, target_id)
     return {"userId": user_id, "targetUserId": target_id, "isFollowing": False}
 
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Optional, Union, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -181,6 +182,11 @@ def serialize(item: dict[str, Any]) -> dict[str, Any]:
 def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
+    return _plain(item)
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values → Python (an item that is there)."""
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
@@ -194,7 +200,7 @@ def get(key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | Non
     return deserialize(response.get("Item"))
 
 
-BATCH_GET_LIMIT = 100
+BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
 
 
 def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> list[dict[str, Any]]:
@@ -205,7 +211,7 @@ def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> li
         request: dict[str, Any] = {table(): {"Keys": distinct[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}}
         while request:
             response = _client.batch_get_item(RequestItems=request)
-            found.extend(deserialize(item) for item in response.get("Responses", {}).get(table(), []))
+            found.extend(_plain(item) for item in response.get("Responses", {}).get(table(), []))
             request = response.get("UnprocessedKeys") or {}
     return found
 
@@ -224,7 +230,7 @@ def update_if(key: dict[str, str], update: str, condition: str, params: Optional
     if params:
         request["ExpressionAttributeValues"] = values(params)
     try:
-        return _client.update_item(**request)
+        return cast(dict[str, Any], _client.update_item(**request))
     except _client.exceptions.ConditionalCheckFailedException:
         return None
 
@@ -247,16 +253,159 @@ def audience_entries(partition: str, below: Optional[str], limit: int) -> list[s
     return [(deserialize(item) or {})["audienceSk"] for item in response.get("Items", [])]
 
 
-CONFLICT_RETRIES = 5
+# ---------------------------------------------------------------- queries
 
 
-def transact(items: list[dict[str, Any]]) -> None:
+def query(
+    key: str,
+    params: Mapping[str, Any],
+    *,
+    index: Optional[str] = None,
+    descending: bool = False,
+    page_size: Optional[int] = None,
+    consistent: bool = False,
+    **extra: Any,
+) -> Iterator[dict[str, Any]]:
+    """Every item of a Query (``key`` the KeyConditionExpression, ``params`` its attribute values),
+    deserialized, page after page (one request per page of ``page_size`` items, following
+    ``LastEvaluatedKey``): the only pagination loop of the service. Stop iterating to stop reading."""
+    request = _query_request(key, params, index=index, descending=descending, page_size=page_size, consistent=consistent, **extra)
+    while True:
+        items, last = _query_once(request)
+        yield from items
+        if last is None:
+            return
+        request["ExclusiveStartKey"] = last
+
+
+def query_page(
+    key: str, params: Mapping[str, Any], *, index: Optional[str] = None, page_size: int, start: Optional[dict[str, Any]] = None
+) -> tuple[list[dict[str, Any]], Optional[dict[str, Any]]]:
+    """One page of a Query from ``start`` (a ``LastEvaluatedKey``): its items and where the next begins (``None``: done)."""
+    request = _query_request(key, params, index=index, page_size=page_size)
+    if start:
+        request["ExclusiveStartKey"] = start
+    return _query_once(request)
+
+
+def _query_request(
+    key: str,
+    params: Mapping[str, Any],
+    *,
+    index: Optional[str],
+    descending: bool = False,
+    page_size: Optional[int] = None,
+    consistent: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": table(), "KeyConditionExpression": key, "ExpressionAttributeValues": values(dict(params)), **extra}
+    if index:
+        request["IndexName"] = index
+    if descending:
+        request["ScanIndexForward"] = False
+    if page_size:
+        request["Limit"] = page_size
+    if consistent:
+        request["ConsistentRead"] = True
+    return request
+
+
+def _query_once(request: dict[str, Any]) -> tuple[list[dict[str, Any]], Optional[dict[str, Any]]]:
+    response = _client.query(**request)
+    return [_plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+# ---------------------------------------------------------------- writes as typed operations
+
+
+@dataclass(frozen=True)
+class Put:
+    """Put ``item`` (keys included), if ``condition`` holds."""
+
+    item: Mapping[str, Any]
+    condition: Optional[str] = None
+    values: Optional[Mapping[str, Any]] = None
+    names: Optional[Mapping[str, str]] = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """Update the item at ``key`` with ``expression``, if ``condition`` holds."""
+
+    key: Mapping[str, str]
+    expression: str
+    condition: Optional[str] = None
+    values: Optional[Mapping[str, Any]] = None
+    names: Optional[Mapping[str, str]] = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the item at ``key``, if ``condition`` holds."""
+
+    key: Mapping[str, str]
+    condition: Optional[str] = None
+    values: Optional[Mapping[str, Any]] = None
+    names: Optional[Mapping[str, str]] = None
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    """Only let the transaction through if ``condition`` holds on the item at ``key``."""
+
+    key: Mapping[str, str]
+    condition: str
+    values: Optional[Mapping[str, Any]] = None
+    names: Optional[Mapping[str, str]] = None
+
+
+Operation = Union[Put, Update, Delete, ConditionCheck]
+
+
+def request_of(op: Operation | dict[str, Any]) -> dict[str, Any]:
+    """The TransactItem of an operation (``{"Put": {...}}`` …); a ready TransactItem is kept as it is."""
+    if isinstance(op, dict):
+        return op
+    request: dict[str, Any] = {"TableName": table()}
+    if isinstance(op, Put):
+        request["Item"] = serialize(dict(op.item))
+    else:
+        request["Key"] = serialize(dict(op.key))
+    if isinstance(op, Update):
+        request["UpdateExpression"] = op.expression
+    if op.condition:
+        request["ConditionExpression"] = op.condition
+    if op.values:
+        request["ExpressionAttributeValues"] = values(dict(op.values))
+    if op.names:
+        request["ExpressionAttributeNames"] = dict(op.names)
+    return {type(op).__name__: request}
+
+
+def transact_codes(ops: Sequence[Operation | dict[str, Any]]) -> list[str]:
+    """One transaction (:func:`transact`); ``[]`` when it was written, else the per-item reason codes
+    when a condition failed (``"ConditionalCheckFailed"`` where it did, ``"None"`` where it held)."""
+    try:
+        transact(ops)
+        return []
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if "ConditionalCheckFailed" not in codes:
+            raise
+        return codes
+
+
+CONFLICT_RETRIES = 5  # with the backoff below, about 0.4 s at most: well within a function's 10 s
+
+
+def transact(items: Sequence[Operation | dict[str, Any]]) -> None:
     """TransactWriteItems, retried (with jittered backoff) while it is cancelled only because another
     transaction was touching the same items (``TransactionConflict``, e.g. joins on one stream item);
     a failed condition is the caller's to read from :func:`cancellation_codes`."""
+    requests = [request_of(item) for item in items]
     for attempt in range(CONFLICT_RETRIES):
         try:
-            _client.transact_write_items(TransactItems=items)
+            _client.transact_write_items(TransactItems=requests)
             return
         except ClientError as exc:
             codes = cancellation_codes(exc)
@@ -266,31 +415,24 @@ def transact(items: list[dict[str, Any]]) -> None:
             time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not secrecy
 
 
-def write(items: list[dict[str, Any]]) -> list[str]:
+def write(items: Sequence[Operation | dict[str, Any]]) -> list[str]:
     """One conditional write (``Put`` / ``Update``, as in a transaction) or, for several, a transaction.
     ``[]`` when it was written, else the per-item reason codes (as :func:`cancellation_codes`): a single
     write costs half what a one-item transaction would."""
     if len(items) == 1:
-        ((kind, request),) = items[0].items()
+        ((kind, request),) = request_of(items[0]).items()
         call = {"Put": _client.put_item, "Update": _client.update_item, "Delete": _client.delete_item}[kind]
         try:
             call(**request)
             return []
         except _client.exceptions.ConditionalCheckFailedException:
             return ["ConditionalCheckFailed"]
-    try:
-        transact(items)
-        return []
-    except ClientError as exc:
-        codes = cancellation_codes(exc)
-        if "ConditionalCheckFailed" not in codes:
-            raise
-        return codes
+    return transact_codes(items)
 
 
 def cancellation_codes(exc: Exception) -> list[str]:
     """The per-item reason codes of a ``TransactionCanceledException`` (``"None"`` for items that passed)."""
-    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+    reasons: list[dict[str, Any]] = getattr(exc, "response", {}).get("CancellationReasons") or []
     return [r.get("Code", "None") for r in reasons]
 
 
