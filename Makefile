@@ -34,12 +34,13 @@ invoke: venv
 ## make test: linters, template checks, then every test
 test: lint pytest
 
-# The modules already clean under mypy strict and McCabe 10, checked on every `make test`; the list grows
-# to the whole layer and local stack (then `make typecheck` and `make complexity` take its place here).
+# Checked on every `make test`: the local stack and the layer's modules, less those still being made clean
+# under mypy strict and McCabe 10 (NOT_YET_TYPED, relative to the layer's package, shrinking to nothing;
+# then `make typecheck` and `make complexity` take the place of these two lines).
 LIVESTREAM := layers/common/livestream
-TYPED := local layers/common/lock.py $(LIVESTREAM)/agora.py $(LIVESTREAM)/clock.py $(LIVESTREAM)/contract.py \
-	$(LIVESTREAM)/envelope.py $(LIVESTREAM)/events_out.py $(LIVESTREAM)/ids.py $(LIVESTREAM)/media.py \
-	$(LIVESTREAM)/routes.py $(LIVESTREAM)/slug.py
+NOT_YET_TYPED := aggregator.py participants.py api.py auth.py errors.py models.py observability.py secrets.py settings.py snapstart.py
+TYPED := local layers/common/lock.py \
+	$(filter-out $(addprefix $(LIVESTREAM)/,$(NOT_YET_TYPED)),$(wildcard $(LIVESTREAM)/*.py $(LIVESTREAM)/*/*.py))
 XENON := $(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A
 
 lint: venv sam-venv

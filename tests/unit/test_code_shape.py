@@ -22,10 +22,6 @@ PENDING = {
     "layers/common/livestream/aggregator.py::_apply_stream",  # search
     "layers/common/livestream/participants.py::_settle_part",  # search
     "layers/common/livestream/participants.py::viewers",  # search
-    "layers/common/livestream/live_events.py::parse_filters",  # boundary
-    "layers/common/livestream/reminders.py::_mark_sent",  # boundary
-    "layers/common/livestream/streams.py::_write_new_stream",  # boundary
-    "layers/common/livestream/streams.py::transition",  # boundary
 }
 
 
