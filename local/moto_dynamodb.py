@@ -24,6 +24,7 @@ Two patches, both applied by the local stack and the tests:
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -222,12 +223,25 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
 UNTRACKED = (Item, Table, SecondaryIndex, StreamRecord, StreamShard)
 
 
+_STREAM_LOCK = threading.Lock()
+_stream_add = StreamShard.add
+
+
+def _stream_add_in_order(self: StreamShard, old: Item | None, new: Item | None) -> None:
+    """moto numbers a stream record ``len(records) + start`` and then appends it: writes from several
+    threads (a function writing its batch concurrently, in-process) got equal sequence numbers. DynamoDB
+    gives each record its own, in the order of the writes."""
+    with _STREAM_LOCK:
+        _stream_add(self, old, new)
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (once: a wrapper installed later stays)."""
     if getattr(DynamoDBBackend, "_item_level_rollback", False):
         return
     DynamoDBBackend._item_level_rollback = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    StreamShard.add = _stream_add_in_order  # type: ignore[method-assign]
     for model in UNTRACKED:
         model.__new__ = staticmethod(_untracked)  # type: ignore[method-assign] # moto tracks instances in __new__
         for cls in (model, *_subclasses(model)):

@@ -357,9 +357,12 @@ class Api:
         return self.request("DELETE", path, **kw)
 
     def settle(self) -> int:
-        """Let the audience counters catch up: drain the AudienceCountsFunction's stream mapping (as the
-        deployed mapping does within seconds). Answers the records it consumed."""
-        return self.aws.mapping("AudienceCountsFunction").drain()
+        """Let the audience counters and the viewers' search index catch up: drain the AudienceCountsFunction's
+        and AudienceSearchFunction's stream mappings (as the deployed mappings do within seconds). Answers the
+        records the counters consumed."""
+        counted = self.aws.mapping("AudienceCountsFunction").drain()
+        self.aws.mapping("AudienceSearchFunction").drain()
+        return counted
 
     # ---- domain shortcuts
 

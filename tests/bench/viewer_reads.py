@@ -2,9 +2,12 @@
 viewers of one stream (``python -m tests.bench.viewer_reads``; ``make bench`` runs it).
 
 The audience is written straight into moto's table (participants with their AudienceIndex entries, the
-counters and the newest-viewers window as the aggregator leaves them), then ``participants.viewers`` —
-the real request code — runs against it with the DynamoDB client metered: an item read is a key asked of
-GetItem / BatchGetItem, or an item a Query examined (``ScannedCount``: what a filter drops is read too).
+counters and the newest-viewers window as the aggregator leaves them, and each viewer's search index entry
+and count under the prefix searched, as AudienceSearchFunction leaves them: every viewer is a Deniz, so
+``den`` matches the whole audience; the other prefixes of their names are never read by these requests),
+then ``participants.viewers`` — the real request code — runs against it with the DynamoDB client metered:
+an item read is a key asked of GetItem / BatchGetItem, or an item a Query examined (``ScannedCount``: what
+a filter drops is read too).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 SIZES = tuple(int(s) for s in os.environ.get("BENCH_VIEWER_SIZES", "1000,100000").split(","))
 LIMIT = 20
+SEARCH = "den"  # a prefix of every viewer's name
+REQUESTS = (("page 1", 1, None), ("page 50", 50, None), ("search p1", 1, SEARCH), ("search p50", 50, SEARCH), ("no match", 1, "zz"))
 
 
 def measure(size: int) -> dict[str, int]:
@@ -27,6 +32,7 @@ def measure(size: int) -> dict[str, int]:
         from moto.dynamodb.models import dynamodb_backends
 
         from livestream import aggregator, participants, store
+        from livestream.store import audience
         from local.cfn import ACCOUNT, REGION
         from tests.support import Api, AwsResources
 
@@ -51,10 +57,13 @@ def measure(size: int) -> dict[str, int]:
                 "joinedAt": joined,
                 "audiencePk": store.audience_partition(stream_id, store.audience_shard(user)),
                 "audienceSk": sort_key,
-                "searchText": f"deniz yilmaz u{n}",
+                "searchText": f"deniz yilmaz\nu{n}",
             }
             backend.put_item(table, store.serialize(item))
+            pk, sk = audience.search_entry_key(stream_id, SEARCH, sort_key)
+            backend.put_item(table, store.serialize({"pk": pk, "sk": sk}))
             newest.append(sort_key)
+        backend.put_item(table, store.serialize({**audience.search_count_key(stream_id, SEARCH), "n": size}))
         window = sorted(newest, reverse=True)[: aggregator.WINDOW_KEEP]
         backend.put_item(table, store.serialize({**store.window_key(stream_id), "entries": window}))
         store.client().update_item(
@@ -84,12 +93,20 @@ def measure(size: int) -> dict[str, int]:
         for name, wrapper in (("get_item", get_item), ("batch_get_item", batch_get_item), ("query", query)):
             monkeypatch.setattr(client, name, wrapper)
         results = {}
-        for label, page, search in (("page 1", 1, None), ("page 50", 50, None), ("search", 1, "zz")):
+        for label, page, search in REQUESTS:
             read.clear()
             participants.viewers(stream_id, host, page, LIMIT, search)
             results[label] = read["items"]
         monkeypatch.undo()
         return results
+
+
+def bound(page: int, search: str) -> int:
+    """The most a search can read: the stream, the caller and the count, ``page × limit`` entries of each
+    shard of its prefix key, the page's profiles and follow edges."""
+    from livestream.store import audience
+
+    return 3 + audience.SEARCH_SHARDS * page * LIMIT + 2 * LIMIT
 
 
 def main() -> None:
@@ -100,10 +117,13 @@ def main() -> None:
     started = time.perf_counter()
     measured = {size: measure(size) for size in SIZES}
     print(f"viewers: DynamoDB items read per request (limit {LIMIT}), at {' and '.join(f'{s:,}' for s in SIZES)} viewers:")
-    for label in ("page 1", "page 50", "search"):
+    for label, page, search in REQUESTS:
         figures = [measured[size][label] for size in SIZES]
         verdict = "equal" if len(set(figures)) == 1 else "grows with the audience"
-        print(f"  {label:8} " + "  ".join(f"{f:>7,}" for f in figures) + f"   ({verdict})")
+        if search and len(set(figures)) > 1 and max(figures) <= bound(page, search):  # fewer matches than a shard's Limit at the smaller size
+            verdict = f"fewer matches at {min(SIZES):,}; at most {bound(page, search):,} at any size"
+        what = f"  (search {search!r})" if search else ""
+        print(f"  {label:10} " + "  ".join(f"{f:>7,}" for f in figures) + f"   ({verdict}){what}")
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

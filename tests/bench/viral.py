@@ -17,13 +17,18 @@ How (simulated time, not wall-clock; ``python -m tests.bench.viral``, ``make ben
    repeat joins a second, viewer-list reads: page 1, page 50 and a search, ``READS`` of each a second): each
    request charges the units its calibrated request type consumed, on the keys the real key functions give
    for its user (``store.part_key``, ``store.uid_key`` with ``agora.uid_candidate``, the AudienceIndex shard,
-   ``store.expiry_marker`` for its deadline). Viewer-list reads charge what ``participants.viewers`` reads for
-   the audience at that moment (every AudienceIndex shard up to ``page × limit``; a search, the whole shard).
+   ``store.expiry_marker`` for its deadline). Viewer-list reads (page 1, page 50, a search at page 1 and at
+   page 50) charge what ``participants.viewers`` reads for the audience at that moment: a page the
+   newest-viewers window (one item, whatever the page); a search its count and ``page × limit`` entries of
+   each shard of its prefix key (every viewer is a Deniz: ``den`` matches the whole audience).
    The aggregator runs every second (the mapping's 1 s batching window) in batches of 1,000 records, each
    consistent GetItems of the stream item and the newest-viewers window and one transaction writing both
    (half of them assumed to lose the optimistic lock once to another stream shard's batch and read again).
-   A viewers page reads the window (one item, whatever the page); a search every AudienceIndex shard whole. A (key, second) above its limit throttles every
-   request that touched it (each then pays an SDK retry, ``THROTTLE_RETRY_MS``).
+   The search index function (calibrated on the same records through ``livestream.audience_search``) takes
+   the same records a second after they were written: each join or leave puts or deletes one entry per
+   prefix of the viewer's words (on the keys the real key functions give) and each batch of 1,000 adds one
+   count per (prefix, participant partition). A (key, second) above its limit throttles every request (or
+   function batch) that touched it (each then pays an SDK retry, ``THROTTLE_RETRY_MS``).
 
 Prints the busiest key's write and read units per second, throttled requests, the p99 added latency, how
 long counts take to settle (record written → counted), the cost per 1,000 joins, and last:
@@ -85,7 +90,7 @@ class Meter:
         self.client, self.table, self.indexes = client, table, indexes  # index → (its pk attribute, projected attributes or None for ALL)
         self.real = {
             name: getattr(client, name)
-            for name in ("get_item", "batch_get_item", "query", "update_item", "put_item", "delete_item", "transact_write_items")
+            for name in ("get_item", "batch_get_item", "query", "update_item", "put_item", "delete_item", "transact_write_items", "batch_write_item")
         }
         self.charges: list[tuple[str, str, str, float]] = []  # (read|write, where, pk, units)
 
@@ -159,6 +164,19 @@ class Meter:
             for key, before in zip(keys, befores, strict=True):
                 self._write_known(key, before, factor=2)
 
+    def _batch_write_item(self, **request: Any) -> Any:
+        keys = []
+        for requests in request["RequestItems"].values():
+            for entry in requests:
+                ((kind, body),) = entry.items()
+                keys.append(body["Key"] if kind == "DeleteRequest" else {k: body["Item"][k] for k in ("pk", "sk")})
+        befores = [self._raw(k) for k in keys]
+        try:
+            return self.real["batch_write_item"](**request)
+        finally:
+            for key, before in zip(keys, befores, strict=True):
+                self._write_known(key, before, factor=1)
+
     def _write_known(self, key: dict[str, Any], before: Any, factor: int) -> None:
         after = self._raw(key)
         if before == after and after is not None:
@@ -213,6 +231,43 @@ def profile(charges: list[tuple[str, str, str, float]], stream_id: str, user: st
     return [(kind, where, role_of(where, pk, stream_id, user), units) for kind, where, pk, units in charges]
 
 
+# ---------------------------------------------------------------- the search index, as AudienceSearchFunction writes it
+
+SEARCH = "den"  # every viewer of the run is a Deniz Yılmaz: a prefix matching the whole audience
+
+
+def index_writes(
+    usage: dict[tuple[str, str, str, int], float], stream_id: str, user: str, second: int, units: float
+) -> tuple[list[str], list[str], str]:
+    """Charge the search index entries a join or leave of ``user`` puts or deletes (one per prefix of their
+    words, on the keys the real key functions give). Answers the entry keys, the prefixes and the user's
+    participant partition."""
+    from livestream import audience_search, store
+    from livestream.store import audience
+
+    text = audience_search.search_text({"name": "Deniz", "surname": "Yılmaz", "username": f"u{user[-6:]}"})
+    prefixes = list(audience_search.prefixes(text))
+    shard = audience.search_shard(user)
+    keys = [audience.search_partition(stream_id, prefix, shard) for prefix in prefixes]
+    for key in keys:
+        usage[("write", "table", key, second)] += units
+    return keys, prefixes, store.part_key(stream_id, user)["pk"].rsplit("#", 1)[1]
+
+
+def count_updates(
+    usage: dict[tuple[str, str, str, int], float], stream_id: str, records: list[tuple[list[str], list[str], str]], second: int, units: float
+) -> set[tuple[str, str, str, int]]:
+    """Charge a batch's count updates: one per (prefix, participant partition) among its records."""
+    from livestream.store import audience
+
+    keys = set()
+    for prefix in (prefix for prefix, _ in {(p, partition) for _, prefixes, partition in records for p in prefixes}):
+        key = audience.search_count_key(stream_id, prefix)["pk"]
+        usage[("write", "table", key, second)] += units
+        keys.add(("write", "table", key, second))
+    return keys
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -227,7 +282,8 @@ def main() -> None:
         import boto3
         import pytest
 
-        from livestream import aggregator, participants, store
+        from livestream import aggregator, audience_search, participants, store
+        from livestream.store import audience
         from tests.support import Api, AwsResources, resources_of
 
         monkeypatch = pytest.MonkeyPatch()
@@ -272,6 +328,20 @@ def main() -> None:
         aggregator.apply(records)
         batch_seconds = (time.perf_counter() - started) * BATCH_SIZE / max(len(records), 1)
         aggregate_charges = meter.take()
+        # the search index function on the same records
+        started = time.perf_counter()
+        search_summary = audience_search.apply(records)
+        search_batch_seconds = (time.perf_counter() - started) * BATCH_SIZE / max(len(records), 1)
+        search_charges = meter.take()
+        found, matches = audience_search.search(stream_id, SEARCH, 1000)
+        search_ok = matches == len(found) == CALIBRATION_USERS - CALIBRATION_USERS // 4
+        entry_units = max(u for k, _, pk, u in search_charges if k == "write" and pk.startswith("SEARCH#"))
+        count_units = max(u for k, _, pk, u in search_charges if k == "write" and pk.startswith("SEARCHN#"))
+        entry_item = store.client().query(
+            TableName=store.table(), KeyConditionExpression="pk = :pk", Limit=1,
+            ExpressionAttributeValues=store.values({":pk": audience.search_partition(stream_id, SEARCH, audience.search_shard(users[-1]))}),
+        )["Items"]  # fmt: skip
+        entry_size = item_size(entry_item[0]) if entry_item else 80
         meta = store.get(store.stream_key(stream_id)) or {}
         settled_ok = (meta.get("audienceCount"), meta.get("cumulativeAudience")) == (CALIBRATION_USERS - CALIBRATION_USERS // 4, CALIBRATION_USERS)
         meta_size = item_size(store.serialize(meta))
@@ -304,6 +374,9 @@ def main() -> None:
         join_cost, repeat_cost, leave_cost = costliest("join"), costliest("repeat join"), costliest("leave")
         t0 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
         audience_per_shard = [0] * store.AUDIENCE_SHARDS
+        matches_per_shard = [0] * audience.SEARCH_SHARDS  # every viewer is a Deniz: ``den`` matches them all
+        index_records: list[tuple[list[str], list[str], str]] = []  # this second's records for the search index
+        leaves_total = 0
         joined: list[str] = []
         written: list[float] = []  # when each counted record was written (s)
         settle_lags: list[float] = []
@@ -316,28 +389,42 @@ def main() -> None:
                 charge(join_cost, user, at)
                 joined.append(user)
                 audience_per_shard[store.audience_shard(user)] += 1
+                matches_per_shard[audience.search_shard(user)] += 1
+                index_records.append(index_writes(usage, stream_id, user, second + 1, entry_units))
                 written.append(second + n / JOINS_PER_SECOND)
             for n in range(min(REJOINS, len(joined))):
                 at = t0 + timedelta(seconds=second + n / max(REJOINS, 1))
                 charge(repeat_cost, joined[(second * 7919 + n * 104729) % len(joined)], at)
+            leaves_total += min(LEAVES, len(joined) // 2)
             for n in range(min(LEAVES, len(joined) // 2)):
                 at = t0 + timedelta(seconds=second + n / max(LEAVES, 1))
                 user = joined.pop(0)  # the earliest viewers drift off
                 charge(leave_cost, user, at)
                 audience_per_shard[store.audience_shard(user)] -= 1
+                matches_per_shard[audience.search_shard(user)] -= 1
+                index_records.append(index_writes(usage, stream_id, user, second + 1, entry_units))
                 written.append(second + n / max(LEAVES, 1))
             # viewer-list reads: the stream item + per AudienceIndex shard what the request reads + profiles
             for n in range(READS):
                 at = t0 + timedelta(seconds=second + n / READS)
-                for search in (False, False, True):  # page 1, page 50 (the same window read), a search
+                for page, search in ((1, False), (50, False), (1, True), (50, True)):  # pages read the window; searches the index
                     reads = [("read", "table", "stream item", 1)]  # with the caller's participant, consistent
                     if not search:
                         reads.append(("read", "table", store.window_key(stream_id)["pk"], 0.5 * max(1, math.ceil(window_size / 4096))))
-                    for shard, size in enumerate(audience_per_shard if search else []):
-                        units = 0.5 * max(1, math.ceil(size * index_item_size / 4096))
-                        reads.append(("read", "AudienceIndex", store.audience_partition(stream_id, shard), units))
+                    else:  # the count, then page × limit entries of each shard of the prefix key
+                        reads.append(("read", "table", audience.search_count_key(stream_id, SEARCH)["pk"], 0.5))
+                        for shard, size in enumerate(matches_per_shard):
+                            units = 0.5 * max(1, math.ceil(min(size, page * 20) * entry_size / 4096))
+                            reads.append(("read", "table", audience.search_partition(stream_id, SEARCH, shard), units))
                     reads.append(("read", "table", "the user's items", 20 * 0.5 * max(1, math.ceil(profile_size / 4096))))
                     charge(reads, f"{0xF0000000 + n:024x}", at)
+            # the search index function: this second's records in batches of BATCH_SIZE, each adding one count
+            # per (prefix, participant partition) it changed
+            for start in range(0, len(index_records), BATCH_SIZE):
+                batch_keys = count_updates(usage, stream_id, index_records[start : start + BATCH_SIZE], second + 1, count_units)
+                entry_keys = {("write", "table", key, second + 1) for keys, _, _ in index_records[start : start + BATCH_SIZE] for key in keys}
+                touched.append(batch_keys | entry_keys)
+            index_records.clear()
             # the aggregator: the records written this second, counted after the batching window
             records_now = JOINS_PER_SECOND + min(LEAVES, len(joined))
             batches = math.ceil(records_now / BATCH_SIZE)
@@ -388,9 +475,20 @@ def main() -> None:
         batch_r = math.ceil(meta_size / 4096) + math.ceil(window_size / 4096)
         per_1000_w = 1000 * join_w + 1000 / BATCH_SIZE * max(aggregate_w, batch_w)
         per_1000_r = 1000 * join_r + 1000 / BATCH_SIZE * max(aggregate_r, batch_r)
-        print(f"cost per 1,000 joins: {per_1000_w:g} write units, {per_1000_r:g} read units (requests + aggregator)")
+        index_records_total = SECONDS * JOINS_PER_SECOND + leaves_total
+        entries_w = sum(u for (k, _, key, _), u in usage.items() if k == "write" and key.startswith("SEARCH#"))
+        counts_w = sum(u for (k, _, key, _), u in usage.items() if k == "write" and key.startswith("SEARCHN#"))
+        search_w = max((u, key) for (k, _, key, _), u in usage.items() if k == "write" and key.startswith("SEARCH"))
+        search_r = max((u, key) for (k, _, key, _), u in usage.items() if k == "read" and key.startswith("SEARCH"))
+        per_record = (entries_w + counts_w) / index_records_total
+        print(f"search index (AudienceSearchFunction, calibrated on moto: {search_summary['entries']} entries for {search_summary['changes']} changes, "
+              f"{search_batch_seconds:.1f} s a {BATCH_SIZE}-record batch on moto; the count of {SEARCH!r} exact: {search_ok}): "
+              f"a join or leave writes {entries_w / index_records_total:.1f} WCU of entries and {counts_w / index_records_total:.2f} of counts; "
+              f"busiest search key {search_w[0]:g} WCU/s ({search_w[1]}), {search_r[0]:g} RCU/s ({search_r[1]})")  # fmt: skip
+        print(f"cost per 1,000 joins: {per_1000_w + 1000 * per_record:g} write units ({per_1000_w:g} requests + aggregator, "
+              f"{1000 * per_record:g} search index), {per_1000_r:g} read units (requests + aggregator)")  # fmt: skip
         print(f"viral: max WCU/s per key {math.ceil(max_w)}, max RCU/s per key {math.ceil(max_r)}, throttled {throttled}, settle {settle:.1f} s")
-        if not settled_ok:
+        if not (settled_ok and search_ok):
             sys.exit(1)
         del boto3
 

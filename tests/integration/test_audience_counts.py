@@ -176,16 +176,14 @@ def test_joins_before_the_end_count_even_when_counted_after_it(api, live):
 
 def test_a_join_written_after_the_end_is_not_counted(api, aws, live, monkeypatch):
     join(api, live, VIEWERS[0])
-    from livestream import participants
-
-    real = participants.store.get_many
+    real = store.get_many
 
     def read_then_end(*keys, **options):  # the join reads the stream live; the end lands before its write
         found = real(*keys, **options)
         api.post(f"/api/v1/live-stream/{live['id']}/end", user=HOST)
         return found
 
-    monkeypatch.setattr(participants.store, "get_many", read_then_end)
+    monkeypatch.setattr(store, "get_many", read_then_end)
     join(api, live, VIEWERS[1])
     monkeypatch.undo()
     api.settle()

@@ -91,6 +91,87 @@ def test_search_folds_case_and_turkish_letters(api, live, search, expected):
     assert data["participantAudienceTotal"] == 7
 
 
+@pytest.mark.parametrize("search", ["lmaz", "ılmaz", "pek", "_cem", "kaya u_e"])
+def test_search_matches_word_starts_not_substrings(api, live, search):
+    """``lmaz`` is inside Yılmaz, ``pek`` inside İpek, ``_cem`` inside u_cem: none starts a word; nor do a
+    surname and a username in a row."""
+    data = viewers(api, live, search=search).data
+    assert data["list"] == [] and data["pagination"]["totalItems"] == 0 and data["participantAudienceTotal"] == 7
+
+
+def test_search_results_are_newest_first_and_paged(api, live):
+    seen = []
+    for page in (1, 2, 3):
+        data = viewers(api, live, search="YIL", page=page, limit=2).data
+        seen += [v["_id"] for v in data["list"]]
+        assert data["pagination"] == {
+            "currentPage": page, "totalPages": 3, "totalItems": 6, "itemsPerPage": 2, "hasNextPage": page < 3, "hasPrevPage": page > 1,
+        }  # fmt: skip
+        assert data["participantAudienceTotal"] == 7
+    assert seen == VIEWERS[5::-1]
+
+
+def test_a_viewer_who_left_is_not_found(api, live):
+    api.post(f"/api/v1/live-stream/{live['id']}/leave", user=VIEWERS[0])  # Işık
+    data = viewers(api, live, search="isik").data
+    assert data["list"] == [] and data["pagination"]["totalItems"] == 0 and data["participantAudienceTotal"] == 6
+    assert [v["_id"] for v in viewers(api, live, search="yilmaz", limit=100).data["list"]] == VIEWERS[5:0:-1]
+    api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": live["id"]}, user=VIEWERS[0])  # back, now the newest
+    data = viewers(api, live, search="yilmaz", limit=100).data
+    assert [v["_id"] for v in data["list"]] == [VIEWERS[0], *VIEWERS[5:0:-1]] and data["pagination"]["totalItems"] == 6
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("jose", {"José"}),  # accents stripped
+        ("ÇAĞ", {"Çağrı"}),
+        ("cagri.o", {"Çağrı"}),  # the username from its start
+        ("ozturk", {"Çağrı"}),  # a word of the username, and the surname
+        ("ali ve", {"Ali Veli"}),  # words in a row: name and second name
+        ("veli  ŞA", {"Ali Veli"}),  # second name and surname; runs of spaces are one
+        ("ali şah", set()),  # not in a row
+        ("ali veli sahin", {"Ali Veli"}),  # longer than the index keys' prefixes
+        ("ali veli sahinler", set()),
+        ("   ", set()),  # nothing to look for
+    ],
+)
+def test_search_folds_and_reads_words_in_a_row(api, search, expected):
+    host = user_id(9)
+    api.add_user(host)
+    people = {
+        user_id(200): ("José", "García", "jgarcia"),
+        user_id(201): ("Çağrı", "Öztürk", "cagri.ozturk"),
+        user_id(202): ("Ali Veli", "Şahin", "av"),
+    }
+    stream = api.create(host).data
+    for who, (name, surname, username) in people.items():
+        api.add_user(who, name=name, surname=surname, username=username)
+        assert api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": stream["id"]}, user=who).status == 200
+    data = viewers(api, stream, who=host, search=search).data
+    assert {v["name"] for v in data["list"]} == expected and data["pagination"]["totalItems"] == len(expected)
+    assert data["participantAudienceTotal"] == 3
+
+
+def test_a_search_reads_its_prefix_key_not_the_audience(api, live, monkeypatch):
+    """A search queries its prefix's index shards (``Limit`` page × limit each), never the AudienceIndex."""
+    from livestream.store import audience
+
+    calls = []
+    client = store.client()
+    real = client.query
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    api.settle()
+    monkeypatch.setattr(client, "query", counting)
+    data = api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"search": "yil", "limit": 2, "page": 2}).data
+    assert [v["_id"] for v in data["list"]] == [VIEWERS[3], VIEWERS[2]]
+    assert len(calls) == audience.SEARCH_SHARDS and all("IndexName" not in c and c["Limit"] == 4 for c in calls)
+
+
 def test_left_viewers_are_not_listed(api, live):
     api.post(f"/api/v1/live-stream/{live['id']}/leave", user=VIEWERS[6])
     data = viewers(api, live).data

@@ -17,9 +17,6 @@ import pytest
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "livestream"
 
-# Modules being moved behind the boundary on another branch at the same time; the coordinator removes
-# this set once that branch is merged (it must then be empty: nothing else is exempt).
-PENDING = {"participants.py", "aggregator.py"}
 
 REQUEST_KEYS = {
     "TableName",
@@ -93,15 +90,8 @@ def violations(path: Path) -> list[str]:
 
 
 def test_only_store_knows_the_table():
-    checked = [p for p in modules() if str(p.relative_to(LAYER)) not in PENDING]
-    found = [v for path in checked for v in violations(path)]
+    found = [v for path in modules() for v in violations(path)]
     assert not found, "data access outside livestream.store (ask store in domain terms):\n" + "\n".join(found)
-
-
-def test_nothing_but_the_pending_modules_is_exempt():
-    names = {str(p.relative_to(LAYER)) for p in modules()}
-    assert names >= PENDING, f"PENDING names modules that do not exist: {PENDING - names}"
-    assert {"participants.py", "aggregator.py"} >= PENDING, "only the two modules moving on another branch may be exempt"
 
 
 @pytest.mark.parametrize(

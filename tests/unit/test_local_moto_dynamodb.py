@@ -180,3 +180,31 @@ def test_replaced_item_versions_are_freed(ddb):
     table.stream_shard.items.clear()  # the stream keeps old images by design
     gc.collect()
     assert first() is None  # nothing (moto's instance registry included) holds the first version any more
+
+
+def test_stream_records_written_from_several_threads_get_distinct_ordered_sequence_numbers():
+    """moto numbered a record ``len(records) + start`` before appending it: concurrent writers (the search
+    index function's thread pool, in-process) got equal numbers, and a stream reader looped on them."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models import dynamodb_backends
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )  # fmt: skip
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # threads switch as often as they can: the race shows on every run
+        try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(lambda n: client.put_item(TableName="t", Item={"pk": {"S": str(n)}}), range(400)))
+        finally:
+            sys.setswitchinterval(switching)
+        shard = dynamodb_backends["123456789012"]["us-east-1"].tables["t"].stream_shard
+        numbers = [int(record.record["dynamodb"]["SequenceNumber"]) for record in shard.items]
+        assert len(numbers) == 400 and numbers == sorted(set(numbers))

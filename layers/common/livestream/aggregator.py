@@ -24,22 +24,23 @@ has ``ended``, a join whose ``joinedAt`` is not after ``endedAt`` (the last join
 reach peak and cumulative; a join racing with the end does not) and a leave whose record was written by
 the second of ``endedAt`` (records carry whole seconds). Scheduled and cancelled streams count nothing.
 
-DynamoDB per batch: per stream 1 GetItem (consistent) + 1 UpdateItem (+ a retry of both per lost race).
+DynamoDB per batch: per stream 1 GetItem (consistent) + 1 UpdateItem (+ a retry of both per lost race);
+with viewers coming or going, a GetItem of the newest-viewers window and the UpdateItem in one transaction
+with its Put (and, when leaves leave it short, one bounded Query per AudienceIndex shard). The requests
+themselves are :mod:`livestream.store.audience`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
-from livestream import store
 from livestream.clock import parse_iso
+from livestream.store import audience as db
 
-MARKS = "aggMarks"
 WINDOW = 1000  # the viewers list pages through the newest 1,000
 WINDOW_KEEP = 1100  # kept, so that a few leaves of windowed viewers do not each need a refill
-VERSION = "aggVersion"
 LOCK_ATTEMPTS = 8
 
 
@@ -63,19 +64,14 @@ class Change:
 
 def change_of(record: dict[str, Any]) -> Optional[Change]:
     """The counter change a stream record (Lambda's JSON) carries; ``None`` for anything but a participant."""
-    ddb = record.get("dynamodb") or {}
-    keys = store.deserialize(ddb.get("Keys")) or {}
-    pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
-    if not pk.startswith("STREAM#") or not sk.startswith("PART#"):
+    part = db.part_record(record)
+    if part is None:
         return None
-    old = store.deserialize(ddb.get("OldImage")) or {}
-    new = store.deserialize(ddb.get("NewImage")) or {}
-    was, now = bool(old.get("watching")), bool(new.get("watching"))
-    first = now and not was and bool(new.get("everWatched")) and not old.get("everWatched")
-    at = float(ddb.get("ApproximateCreationDateTime") or 0)
-    joined_at = new.get("joinedAt") if now and not was else None
-    user = sk.removeprefix("PART#")
-    return Change(store.stream_id_of(pk), pk.rsplit("#", 1)[1], user, int(ddb["SequenceNumber"]), int(now) - int(was), first, at, joined_at)
+    was, now = part.old.watching, part.new.watching
+    started = now and not was
+    first = started and part.new.ever_watched and not part.old.ever_watched
+    joined_at = part.new.joined_at if started else None
+    return Change(part.stream_id, part.partition, part.user, part.sequence, int(now) - int(was), first, part.at, joined_at)
 
 
 def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -97,85 +93,77 @@ def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 def _apply_stream(stream_id: str, changes: list[Change]) -> dict[str, int]:
     for _ in range(LOCK_ATTEMPTS):
-        item = store.get(store.stream_key(stream_id))
-        if item is None or item.get("status") not in ("active", "ended"):
-            return {"ignored": len(changes)}
-        marks: dict[str, Any] = dict(item.get(MARKS) or {})
-        fresh = [c for c in changes if c.sequence > int(marks.get(c.partition, -1))]
-        if not fresh:
-            return {"duplicates": len(changes)}
-        counted = [c for c in fresh if _while_live(c, item)]
-        current = int(item.get("audienceCount", 0))
-        peak = max(int(item.get("peakAudience", 0)), current)
-        cumulative = int(item.get("cumulativeAudience", 0))
-        for change in counted:
-            current += change.delta
-            peak = max(peak, current)
-            cumulative += change.first
-        for change in fresh:
-            marks[change.partition] = str(change.sequence)
-        version = item.get(VERSION)
-        counters = {
-            "Update": {
-                "TableName": store.table(),
-                "Key": store.serialize(store.stream_key(stream_id)),
-                "UpdateExpression": (
-                    f"SET audienceCount = :current, peakAudience = :peak, cumulativeAudience = :cumulative, {MARKS} = :marks, {VERSION} = :next"
-                ),
-                "ConditionExpression": "#status = :status AND "
-                + (f"{VERSION} = :version" if version is not None else f"attribute_not_exists({VERSION})"),
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": store.values(
-                    {
-                        ":current": current,
-                        ":peak": peak,
-                        ":cumulative": cumulative,
-                        ":marks": marks,
-                        ":next": int(version or 0) + 1,
-                        ":status": item["status"],
-                        **({":version": version} if version is not None else {}),
-                    }
-                ),
-            }
-        }
-        writes = [counters]
-        if any(c.delta for c in counted):
-            entries = _window(stream_id, counted, current)
-            writes.append({"Put": {"TableName": store.table(), "Item": store.serialize({**store.window_key(stream_id), "entries": entries})}})
-        if not store.write(writes):
-            return {"counted": len(counted), "ignored": len(fresh) - len(counted), "duplicates": len(changes) - len(fresh)}
+        outcome = _try_count(stream_id, changes)
+        if outcome is not None:
+            return outcome
     raise Contended(f"stream {stream_id}: counters changed {LOCK_ATTEMPTS} times while counting a batch")
 
 
-def _while_live(change: Change, item: dict[str, Any]) -> bool:
+def _try_count(stream_id: str, changes: list[Change]) -> Optional[dict[str, int]]:
+    """Count the changes not counted yet onto the counters as read; ``None`` when another batch wrote
+    them meanwhile (the optimistic lock failed)."""
+    read = db.counters(stream_id)
+    if read is None or read.status not in ("active", "ended"):
+        return {"ignored": len(changes)}
+    fresh = [c for c in changes if c.sequence > read.marks.get(c.partition, -1)]
+    if not fresh:
+        return {"duplicates": len(changes)}
+    counted = [c for c in fresh if _while_live(c, read)]
+    after = _count(read, counted, fresh)
+    if not db.save_counters(stream_id, read, after, _window(stream_id, counted, after.current)):
+        return None
+    return {"counted": len(counted), "ignored": len(fresh) - len(counted), "duplicates": len(changes) - len(fresh)}
+
+
+def _count(read: db.Counters, counted: list[Change], fresh: list[Change]) -> db.Counters:
+    """The counters after ``counted`` (in order: the peak is the highest running count), with every fresh
+    change's partition marked as counted up to it."""
+    current, peak, cumulative = read.current, max(read.peak, read.current), read.cumulative
+    for change in counted:
+        current += change.delta
+        peak = max(peak, current)
+        cumulative += change.first
+    marks = {**read.marks, **{c.partition: c.sequence for c in fresh}}
+    return replace(read, current=current, peak=peak, cumulative=cumulative, marks=marks)
+
+
+def _while_live(change: Change, read: db.Counters) -> bool:
     """Whether the change happened while the stream was live (see the module's docstring)."""
-    if item["status"] == "active":
+    if read.status == "active":
         return True
-    ended = str(item.get("endedAt") or "")
     if change.delta > 0:
-        return bool(change.joined_at) and str(change.joined_at) <= ended
-    ended_at = parse_iso(ended)
+        return bool(change.joined_at) and str(change.joined_at) <= read.ended_at
+    ended_at = parse_iso(read.ended_at or None)
     return ended_at is not None and change.at <= int(ended_at.timestamp())
 
 
-def _window(stream_id: str, counted: list[Change], current: int) -> list[str]:
+def _window(stream_id: str, counted: list[Change], current: int) -> Optional[list[str]]:
     """The newest viewers (``<joinedAt>#<user>``, newest first) after ``counted``: joins go in, leaves go
     out, at most WINDOW_KEEP; when leaves leave it short of min(WINDOW, audience), it is refilled with the
-    next newest from the AudienceIndex shards (each read newest first below the window, ``Limit`` the gap)."""
-    window = (store.get(store.window_key(stream_id)) or {}).get("entries") or []
-    gone = {c.user for c in counted if c.delta}
-    entries = {e for e in window if e.partition("#")[2] not in gone}
-    entries |= {f"{c.joined_at}#{c.user}" for c in _last_per_user(counted) if c.delta > 0 and c.joined_at}
-    ordered = sorted(entries, reverse=True)[:WINDOW_KEEP]
+    next newest from the AudienceIndex shards (each read newest first below the window, ``Limit`` the gap).
+    ``None`` (unchanged) when nobody came or went."""
+    if not any(c.delta for c in counted):
+        return None
+    ordered = _moved(db.window(stream_id, consistent=True), counted)
     wanted = min(WINDOW, current) - len(ordered)
     if wanted > 0 and current > len(ordered):
-        below = ordered[-1] if ordered else None
-        have = {e.partition("#")[2] for e in ordered}
-        found: list[str] = []
-        for partition in store.audience_partitions(stream_id):
-            found += store.audience_entries(partition, below, wanted)
-        ordered += sorted((e for e in set(found) if e.partition("#")[2] not in have), reverse=True)[:wanted]
+        ordered += _refill(stream_id, ordered, wanted)
     return ordered
+
+
+def _moved(window: list[str], counted: list[Change]) -> list[str]:
+    """The window with the batch's leaves out and joins in, newest first, at most WINDOW_KEEP."""
+    gone = {c.user for c in counted if c.delta}
+    entries = {e for e in window if db.user_of(e) not in gone}
+    entries |= {f"{c.joined_at}#{c.user}" for c in _last_per_user(counted) if c.delta > 0 and c.joined_at}
+    return sorted(entries, reverse=True)[:WINDOW_KEEP]
+
+
+def _refill(stream_id: str, ordered: list[str], wanted: int) -> list[str]:
+    """The next ``wanted`` newest viewers below the window ``ordered`` (from every AudienceIndex shard)."""
+    have = {db.user_of(e) for e in ordered}
+    found = db.newest_viewers(stream_id, ordered[-1] if ordered else None, wanted)
+    return sorted((e for e in set(found) if db.user_of(e) not in have), reverse=True)[:wanted]
 
 
 def _last_per_user(changes: list[Change]) -> list[Change]:

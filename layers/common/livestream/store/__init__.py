@@ -16,6 +16,7 @@ One table holds every entity (keys below); its indexes serve the access patterns
   SWEEP               PRESENCE            the presence sweep's cursor (last minute fully swept)
   USER#<id>           PROFILE             a user profile synced by the user service
   USER#<id>           FOLLOWS#<targetId>  a follow edge
+  SEARCH#… / SEARCHN#…                    the viewers search index and its counts (:mod:`livestream.store.audience`)
 
   MemberIndex   memberPk=MEMBER#<userId>, memberSk=<A|S>#<time>#<streamId>  (sparse: live and scheduled only)
   StateIndex    statePk=STATE#<created|ongoing|ended>, stateSk=<createdAt>#<streamId>
