@@ -19,7 +19,9 @@ instead (no extension: a Secrets Manager client in the function).
 
 Environment knobs: BENCH_RUNS (cold runs per function, default 7), BENCH_WARM_RUNS (1000),
 BENCH_FUNCTIONS (comma-separated logical ids; default all), BENCH_AWS_PORT (default: a free port),
-BENCH_SECRETS (extension | client).
+BENCH_SECRETS (extension | client), BENCH_PROFILE_FIRST (a path prefix: cProfile of each mode's first
+invocation), BENCH_IMPORTTIME (a directory: ``python -X importtime`` of every cold and floor run, whose
+times it inflates: for finding costs, not for the figures).
 """
 
 from __future__ import annotations
@@ -32,18 +34,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local.cfn import LAYER_DIR, ROOT, Template
 from local.emulation import CREDENTIALS, client, create_resources, function_environment, start_moto
+from tests.secrets_extension import SecretsExtension
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
 SECRETS = os.environ.get("BENCH_SECRETS", "extension")
 PRIMED_RUNS = int(os.environ.get("BENCH_PRIMED_RUNS", "3"))
+IMPORTTIME = os.environ.get("BENCH_IMPORTTIME", "")  # a directory: `-X importtime` of the cold and floor runs (their times inflated)
 CHILD = Path(__file__).with_name("lambda_child.py")
 OUTPUT = ROOT / "test-output"
 # what Lambda's environment has that the local runner's does not (the X-Ray SDK and Powertools
@@ -58,55 +61,24 @@ LAMBDA_ENV = {
 # the local runner turns these off; deployed functions have them on
 LOCAL_ONLY = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")
 SESSION_TOKEN = "bench-session-token"  # Lambda gives every function one; the extension checks it
-
-
-class SecretsExtension:
-    """A stand-in for the Parameters and Secrets extension: ``GET /secretsmanager/get?secretId=``
-    with the ``X-Aws-Parameters-Secrets-Token`` header, answering GetSecretValue's JSON from the
-    emulation. Like the extension, it caches (its first fetch per secret reaches Secrets Manager)."""
-
-    def __init__(self, endpoint: str) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import parse_qs, urlsplit
-
-        sm = client("secretsmanager", endpoint)
-        cache: dict[str, str] = {}
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if self.headers.get("X-Aws-Parameters-Secrets-Token") != SESSION_TOKEN:
-                    return self._answer(401, b"")
-                if url.path != "/secretsmanager/get":
-                    return self._answer(404, b"")
-                name = parse_qs(url.query).get("secretId", [""])[0]
-                if name not in cache:
-                    value = sm.get_secret_value(SecretId=name)
-                    cache[name] = json.dumps({k: v for k, v in value.items() if k in ("ARN", "Name", "SecretString", "VersionId")})
-                return self._answer(200, cache[name].encode())
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# A deployment's HS256 secret is at least 32 bytes (RFC 7518 section 3.2; pyjwt warns below that, a log
+# line and a few ms on each container's first check): the bench's is 48, and the sample events' tokens are
+# signed again with it.
+JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789abcde"  # 48 bytes
+_BEARER = re.compile(r"Bearer ([\w-]+\.[\w-]+\.[\w-]+)")
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _resign(match: re.Match[str]) -> str:
+    import jwt
+
+    claims = jwt.decode(match.group(1), options={"verify_signature": False})
+    return "Bearer " + jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
 def event_file(name: str) -> Path:
@@ -149,7 +121,8 @@ class Bench:
         from tests.bench.seed import Seeder
 
         self.seeder = Seeder()
-        self.extension = SecretsExtension(self.endpoint) if SECRETS == "extension" else None
+        sm = client("secretsmanager", self.endpoint)
+        self.extension = SecretsExtension.of_secrets_manager(sm, SESSION_TOKEN) if SECRETS == "extension" else None
 
     def env(self, name: str, **extra: str) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -169,8 +142,9 @@ class Bench:
     def child(self, name: str, mode: str, *args: str, **extra_env: str) -> dict[str, Any]:
         out = self.tmp / "figures.json"
         out.unlink(missing_ok=True)
+        importtime = ["-X", "importtime"] if IMPORTTIME and mode in ("cold", "floor") else []
         proc = subprocess.run(
-            [sys.executable, "-I", str(CHILD), mode, *args, str(out)],
+            [sys.executable, "-I", *importtime, str(CHILD), mode, *args, str(out)],
             env=self.env(name, **extra_env),
             cwd="/",
             capture_output=True,
@@ -178,6 +152,9 @@ class Bench:
             check=False,
         )
         (self.tmp / f"{name}-{mode}.log").write_text(proc.stdout + proc.stderr)
+        if importtime:  # the interpreter's import timings, on stderr
+            Path(IMPORTTIME).mkdir(parents=True, exist_ok=True)
+            (Path(IMPORTTIME) / f"{name}-{mode}.importtime").write_text(proc.stderr)
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"{name} ({mode}) failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return json.loads(out.read_text())
@@ -188,7 +165,7 @@ class Bench:
 
     def event(self, name: str) -> Path:
         """The sample event, pointed at state seeded for this run."""
-        text = event_file(name).read_text()
+        text = _BEARER.sub(_resign, event_file(name).read_text())
         for old, new in self.seeder.for_function(name).items():
             text = text.replace(old, new)
         path = self.tmp / f"{name}.json"
@@ -258,7 +235,8 @@ def report(rows: list[Figures]) -> str:
     worst_primed = max(rows, key=lambda r: r.primed_ratio)
     lines.append(
         f"cold (import + first invocation) / floor: worst {worst.ratio:.2f} ({worst.name}), median {statistics.median(ratios):.2f};"
-        f" primed first / warm p50: worst {worst_primed.primed_ratio:.2f} ({worst_primed.name})"
+        f" primed first / warm p50: worst {worst_primed.primed_ratio:.2f} ({worst_primed.name}),"
+        f" median {statistics.median(r.primed_ratio for r in rows):.2f}, within 2x: {sum(r.primed_ratio <= 2 for r in rows)} of {len(rows)}"
     )
     lines.append(
         f"python {sys.version.split()[0]}; {RUNS} alternating cold runs per function, medians, ms;"
@@ -270,7 +248,7 @@ def report(rows: list[Figures]) -> str:
 
 def main() -> None:
     port = int(os.environ.get("BENCH_AWS_PORT") or _free_port())
-    os.environ.update(CREDENTIALS)
+    os.environ.update(CREDENTIALS, LOCAL_JWT_SECRET=JWT_SECRET)
     moto = start_moto(port)
     try:
         bench = Bench(port)

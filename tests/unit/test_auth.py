@@ -134,3 +134,44 @@ def test_api_token_is_compared_in_constant_time(aws, monkeypatch):
     assert seen == [(b"test-api-token", b"test-api-token")]
     with pytest.raises(Unauthorized):
         auth.require_api_token({"api-token": "nope"})
+
+
+PYJWT_WITHOUT_CRYPTOGRAPHY = """
+import sys, time
+from livestream import auth
+jwt = auth.pyjwt(asymmetric=False)
+assert "cryptography" not in sys.modules, "HS256 loaded cryptography"
+token = jwt.encode({"sub": "a" * 24, "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
+assert jwt.decode(token, "k" * 32, algorithms=["HS256"])["sub"] == "a" * 24
+try:
+    jwt.decode(token, "another-key-of-sufficient-length", algorithms=["HS256"])
+except jwt.InvalidSignatureError:
+    pass
+else:
+    raise AssertionError("a wrong key verified")
+jwt = auth.pyjwt(asymmetric=True)  # RS256 configured later: pyjwt loaded again, whole
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+token = jwt.encode({"sub": "b" * 24}, key, algorithm="RS256")
+assert jwt.decode(token, key.public_key(), algorithms=["RS256"])["sub"] == "b" * 24
+print("ok")
+"""
+
+
+def test_hs256_loads_pyjwt_without_cryptography_and_rs256_still_works():
+    """A fresh interpreter, as a cold start: HS256 verification does not import cryptography (a third
+    of the cold start's extra cost); an RS256 configuration still gets pyjwt whole."""
+    import subprocess
+    import sys
+
+    from local.cfn import LAYER_DIR
+
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(LAYER_DIR)!r})\n" + PYJWT_WITHOUT_CRYPTOGRAPHY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -3,53 +3,21 @@ function, else a Secrets Manager client; cached per container; a secret that can
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from livestream import secrets
 from livestream.errors import ApiError
+from tests.secrets_extension import SecretsExtension
 from tests.support import JWT_SECRET
 
 TOKEN = "session-token"
 
 
-class Extension:
-    """The extension's documented API: GET /secretsmanager/get?secretId=, token header, JSON answer."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.requests: list[tuple[str, str | None]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append((self.path, self.headers.get("X-Aws-Parameters-Secrets-Token")))
-                name = self.path.split("secretId=", 1)[-1]
-                ok = self.headers.get("X-Aws-Parameters-Secrets-Token") == TOKEN and name in values
-                body = json.dumps({"Name": name, "SecretString": values.get(name)}).encode() if ok else b"{}"
-                self.send_response(200 if ok else 400)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def extension(aws, monkeypatch):
-    ext = Extension({"from-extension": "extension-value"})
+    ext = SecretsExtension.of_values({"from-extension": "extension-value"}, TOKEN)
     monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
     monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(ext.port))
     secrets.clear_cache()
@@ -87,6 +55,14 @@ def test_an_extension_error_is_503(extension):
     with pytest.raises(ApiError) as raised:
         secrets.get_secret_string("no-such-secret")
     assert raised.value.status == 503
+
+
+def test_a_refused_session_token_is_503(extension, monkeypatch):
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "another-session")
+    with pytest.raises(ApiError) as raised:
+        secrets.get_secret_string("from-extension")
+    assert raised.value.status == 503
+    assert extension.requests == [("/secretsmanager/get?secretId=from-extension", "another-session")]
 
 
 def test_without_the_extension_the_client_reads_secrets_manager(aws, monkeypatch):

@@ -18,7 +18,7 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Optional, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -42,6 +42,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
+ErrorHandler = Callable[[Any], "Response[str]"]
 
 
 def envelope_error(status: int, errors: list[str], exc: Optional[Exception]) -> dict[str, Any]:
@@ -56,15 +57,21 @@ class Resolver(APIGatewayRestResolver):
         self.error_body = error_body
         self._request_validation_middleware = _json_only_validation()
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """Powertools' resolve, after a JSON body has been made valid UTF-8 text (else 400)."""
+        event = dict(event)
         try:
             _normalise_json_body(event)
         except ApiError as exc:
             return self.fail_proxy(exc.status, exc.errors, exc)
         return super().resolve(event, context)
 
-    def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
+    def exception_handler(self, exc_class: type[Exception] | list[type[Exception]]) -> Callable[[ErrorHandler], ErrorHandler]:
+        """Powertools' registration, typed: the handler answers the exception with a Response."""
+        register: Callable[[ErrorHandler], ErrorHandler] = super().exception_handler(exc_class)
+        return register
+
+    def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response[str]:
         return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, _printable(errors), exc)), headers=headers)
 
     def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
@@ -93,6 +100,9 @@ def _json_only_validation() -> Any:
     from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 
     class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+        def __init__(self) -> None:  # Powertools' is unannotated and does nothing
+            pass
+
         def _get_body(self, app: Any) -> dict[str, Any]:
             content_type = app.current_event.headers.get("content-type", "").strip()
             if not content_type or _media_type(content_type) == JSON:
@@ -106,24 +116,24 @@ def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
     app = Resolver(error_body)
 
     @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
         content_type = app.current_event.headers.get("content-type") or "none"
         return app.fail(415, [CANONICAL_MESSAGES[415], f"content-type: {content_type.split(';')[0]} is not accepted"], exc)
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
+    def _invalid(exc: RequestValidationError) -> Response[str]:
         return app.fail(400, [CANONICAL_MESSAGES[400], *validation_details(exc.errors())], exc)
 
     @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
+    def _api_error(exc: ApiError) -> Response[str]:
         return app.fail(exc.status, exc.errors, exc, _retry_headers(exc))
 
     @app.exception_handler(ServiceError)
-    def _service_error(exc: ServiceError) -> Response:
+    def _service_error(exc: ServiceError) -> Response[str]:
         return app.fail(exc.status_code, [CANONICAL_MESSAGES.get(exc.status_code, CANONICAL_MESSAGES[500])], exc)
 
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(exc: Exception) -> Response[str]:
         unavailable = dependency_failure(exc)
         if unavailable is not None:
             return app.fail(503, unavailable.errors, unavailable, _retry_headers(unavailable))
@@ -131,7 +141,7 @@ def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
         return app.fail(500, [CANONICAL_MESSAGES[500]])
 
     @app.not_found
-    def _not_found(exc: Exception) -> Response:
+    def _not_found(exc: Exception) -> Response[str]:
         event = app.current_event
         return app.fail(404, [CANONICAL_MESSAGES[404], f"{event.http_method} {event.path}: no such route"])
 
@@ -155,14 +165,14 @@ def handler_for(app: Resolver, *, auth: Auth) -> Handler:
             headers = event.get("headers") or {}
             if auth == "api_token":
                 require_api_token(headers)
-                app.append_context(caller=None)
+                app.context["caller"] = None
             elif auth in ("user", "optional"):
-                app.append_context(caller=caller_id(headers, required=auth == "user"))
+                app.context["caller"] = caller_id(headers, required=auth == "user")
         except ApiError as exc:
-            app.clear_context()
+            app.context.clear()
             return app.fail_proxy(exc.status, exc.errors, exc, _retry_headers(exc))
         except Exception as exc:
-            app.clear_context()
+            app.context.clear()
             unavailable = dependency_failure(exc)
             if unavailable is not None:
                 return app.fail_proxy(503, unavailable.errors, unavailable, _retry_headers(unavailable))
@@ -192,7 +202,8 @@ def _retry_headers(exc: ApiError) -> Optional[dict[str, str]]:
 
 def caller(app: Resolver) -> str:
     """The authenticated caller of a function declared with ``auth="user"``."""
-    return app.context["caller"]
+    user: str = app.context["caller"]
+    return user
 
 
 def optional_caller(app: Resolver) -> Optional[str]:
@@ -399,8 +410,11 @@ def _normalise_content_type(event: dict[str, Any]) -> None:
     content_type = headers[name] = media_type.strip().lower() + sep + params
     if event.get("multiValueHeaders", {}).get(name):
         event["multiValueHeaders"][name] = [content_type]
-    if not content_type.startswith("multipart/form-data"):
-        return
+    if content_type.startswith("multipart/form-data"):
+        _multipart_as_base64(event, content_type)
+
+
+def _multipart_as_base64(event: dict[str, Any], content_type: str) -> None:
     if "boundary=" not in content_type:
         raise BadRequest("content-type: multipart/form-data needs a boundary")
     if event.get("body") is not None and not event.get("isBase64Encoded"):
@@ -439,32 +453,38 @@ _MESSAGES = {
 }
 
 
-def validation_details(errors: list[dict[str, Any]]) -> list[str]:
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[str]:
     """``"<field>: <message>"`` for each pydantic / Powertools validation error."""
     details: list[str] = []
     for err in errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header", "form", "file")]
-        if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
-            field = "body"
-            message = "must be valid JSON"
-        elif not loc and err.get("type") == "value_error":
-            # a cross-field rule (models._FieldError) already names its field
-            details.append(_plain(err.get("msg", "")))
-            continue
-        else:
-            field = ".".join(loc) or "body"
-            kind = err.get("type", "")
-            if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == ID_PATTERN:
-                kind = "id_pattern_mismatch"
-            template = _MESSAGES.get(kind)
-            try:
-                message = template.format(**(err.get("ctx") or {})) if template else _plain(err.get("msg", "is invalid"))
-            except (KeyError, IndexError):
-                message = _plain(err.get("msg", "is invalid"))
-        detail = f"{field}: {message}"
+        detail = _detail(err)
         if detail not in details:
             details.append(detail)
     return details
+
+
+_LOCATIONS = ("body", "query", "path", "header", "form", "file")
+
+
+def _detail(err: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in err.get("loc", ()) if part not in _LOCATIONS]
+    if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
+        return "body: must be valid JSON"
+    if not loc and err.get("type") == "value_error":
+        return _plain(err.get("msg", ""))  # a cross-field rule (models._FieldError) already names its field
+    return f"{'.'.join(loc) or 'body'}: {_message(err)}"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    context = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and context.get("pattern") == ID_PATTERN:
+        kind = "id_pattern_mismatch"
+    template = _MESSAGES.get(kind)
+    try:
+        return template.format(**context) if template else _plain(err.get("msg", "is invalid"))
+    except (KeyError, IndexError):
+        return _plain(err.get("msg", "is invalid"))
 
 
 def _plain(msg: str) -> str:

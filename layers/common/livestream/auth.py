@@ -5,14 +5,19 @@ JWTs are verified with pyjwt for signature, ``exp`` (required), ``nbf``/``iat`` 
 of pyjwt, the claims are held to their JSON types: ``exp``/``nbf``/``iat`` are JSON numbers (pyjwt
 would take ``"1767225600"`` or ``true`` through ``int()``), and ``sub`` is exactly 24 lowercase hex
 characters (``fullmatch``: a trailing newline makes another string, not the same user).
-pyjwt is imported on first use: endpoints that never see a token do not pay for it.
+pyjwt is imported on first use: endpoints that never see a token do not pay for it. pyjwt imports
+``cryptography`` (for RSA and EC keys) whatever the algorithm, about a third of a cold start's extra
+cost; HS256 needs only :mod:`hmac`, so with HS256 configured pyjwt is imported without it
+(:func:`pyjwt`). pyjwt still does every check.
 """
 
 from __future__ import annotations
 
 import hmac
 import math
+import sys
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 from livestream.errors import ApiError, Unauthorized
@@ -44,24 +49,16 @@ def caller_id(headers: dict[str, str], *, required: bool = True) -> str | None:
         if required:
             raise Unauthorized("authorization: bearer token required")
         return None
-    return verify_jwt(token)["sub"]
+    subject: str = verify_jwt(token)["sub"]
+    return subject
 
 
 def verify_jwt(token: str) -> dict[str, Any]:
-    import jwt
-
     settings = get_settings()
+    jwt = pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
+    key = _signing_key(jwt, token)
     try:
-        if settings.jwt_algorithm == "RS256":
-            key: Any = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
-        else:
-            key = get_secret_string(settings.jwt_secret_name)
-    except jwt.PyJWKClientConnectionError as exc:
-        raise ApiError("authorization: signing keys unavailable", status=503) from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("authorization: invalid token") from exc
-    try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[settings.jwt_algorithm],
@@ -76,12 +73,29 @@ def verify_jwt(token: str) -> dict[str, Any]:
         raise Unauthorized("authorization: invalid token") from exc
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a payload pyjwt's own checks trip over
         raise Unauthorized("authorization: invalid token") from exc
+    _check_claims(claims)
+    return claims
+
+
+def _signing_key(jwt: ModuleType, token: str) -> Any:
+    """The HS256 secret (Secrets Manager), or the RS256 key the token names (the JWKS endpoint)."""
+    settings = get_settings()
+    if settings.jwt_algorithm == "HS256":
+        return get_secret_string(settings.jwt_secret_name)
+    try:
+        return _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+    except jwt.PyJWKClientConnectionError as exc:
+        raise ApiError("authorization: signing keys unavailable", status=503) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("authorization: invalid token") from exc
+
+
+def _check_claims(claims: dict[str, Any]) -> None:
     for claim in TIME_CLAIMS:
         if claim in claims and not _is_json_number(claims[claim]):
             raise Unauthorized(f"authorization: the {claim} claim must be a number")
     if not is_id(claims.get("sub")):
         raise Unauthorized("authorization: token subject is not a user id")
-    return claims
 
 
 TIME_CLAIMS = ("exp", "nbf", "iat")
@@ -91,10 +105,39 @@ def _is_json_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@lru_cache(maxsize=4)
-def _jwks_client(url: str):
-    import jwt
+def pyjwt(*, asymmetric: bool) -> ModuleType:
+    """The ``jwt`` module, imported once per container.
 
+    For HS256 (``asymmetric=False``) and ``cryptography`` not yet loaded, pyjwt is imported with
+    ``cryptography`` hidden (a ``None`` entry in :data:`sys.modules` makes its import fail, the
+    documented way to block one): pyjwt then takes its own path for an installation without it and
+    offers the HMAC algorithms only, which is all HS256 uses. For RS256 a pyjwt loaded that way is
+    imported again, whole."""
+    loaded = sys.modules.get("jwt")
+    if loaded is not None and (not asymmetric or loaded.algorithms.has_crypto):
+        return loaded
+    _forget_pyjwt()  # absent, or loaded without cryptography: load it (whole, for RS256)
+    if asymmetric or "cryptography" in sys.modules:
+        import jwt
+
+        return jwt
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # None: "this import fails"
+    try:
+        import jwt
+    finally:
+        if sys.modules.get("cryptography", "") is None:
+            del sys.modules["cryptography"]
+    return jwt
+
+
+def _forget_pyjwt() -> None:
+    for name in [m for m in sys.modules if m == "jwt" or m.startswith("jwt.")]:
+        del sys.modules[name]
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> Any:
+    jwt = pyjwt(asymmetric=True)
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
 
 

@@ -6,6 +6,8 @@ the details that follow name the field that was wrong.
 
 from __future__ import annotations
 
+from typing import Any
+
 CANONICAL_MESSAGES: dict[int, str] = {
     400: "Validation failed",
     401: "Authentication required",
@@ -137,15 +139,7 @@ def retry_after(exc: BaseException) -> int | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, ClientError):
-        response = exc.response or {}
-        code = (response.get("Error") or {}).get("Code", "")
-        reasons = {r.get("Code") for r in response.get("CancellationReasons") or [] if r.get("Code") not in (None, "None")}
-        if code in THROTTLING_CODES or reasons & THROTTLING_CODES:
-            return RETRY_AFTER_THROTTLED
-        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
-        if code in UNAVAILABLE_CODES or reasons & UNAVAILABLE_CODES or status >= 500:
-            return RETRY_AFTER_UNAVAILABLE
-        return None
+        return _client_error_retry(dict(exc.response or {}))
     if isinstance(exc, BotoCoreError):
         # unreachable endpoint, timeouts, closed connections, broken responses; not our own misuse (bad parameters)
         from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -156,3 +150,20 @@ def retry_after(exc: BaseException) -> int | None:
     if kind in ("GetParameterError", "IdempotencyPersistenceLayerError") and type(exc).__module__.startswith("aws_lambda_powertools"):
         return RETRY_AFTER_UNAVAILABLE
     return None
+
+
+def _client_error_retry(response: dict[str, Any]) -> int | None:
+    """A ClientError's answer: throttled, unavailable (by its code, a cancelled transaction's items'
+    reasons, or an HTTP 5xx), or neither."""
+    codes = {(response.get("Error") or {}).get("Code", ""), *_cancellation_reasons(response)}
+    if codes & THROTTLING_CODES:
+        return RETRY_AFTER_THROTTLED
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+    if codes & UNAVAILABLE_CODES or status >= 500:
+        return RETRY_AFTER_UNAVAILABLE
+    return None
+
+
+def _cancellation_reasons(response: dict[str, Any]) -> set[str]:
+    """The codes of a cancelled transaction's items (``"None"``: an item that did not fail)."""
+    return {r["Code"] for r in response.get("CancellationReasons") or [] if r.get("Code") not in (None, "None")}

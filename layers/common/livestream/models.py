@@ -57,7 +57,14 @@ MultilineText = Annotated[str, Strict(), AfterValidator(partial(check_text, line
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
 
 
-class ProfilePhoto(BaseModel):
+class _Model(BaseModel):
+    """Validators are built on a model's first use, not at import: each function builds only the
+    models its requests use (a SnapStart snapshot has them all built: ``snapstart.prime``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ProfilePhoto(_Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     id: Optional[Text] = Field(None, alias="_id", max_length=64)
@@ -68,7 +75,7 @@ class ProfilePhoto(BaseModel):
     updatedAt: Optional[Text] = Field(None, max_length=64)
 
 
-class UserSummary(BaseModel):
+class UserSummary(_Model):
     """How a user appears inside a stream (``creator``, ``guests[]``, ``broadcasters[]``)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -81,7 +88,7 @@ class UserSummary(BaseModel):
     availabilityStatus: Optional[str] = None
 
 
-class UserProfileIn(BaseModel):
+class UserProfileIn(_Model):
     """Body of ``PUT /internal/v1/users/{userId}`` (the user service's profile sync)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -117,7 +124,28 @@ _ASCII_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
 _ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
 
 
-class CreateStreamCommand(BaseModel):
+def _distinct_ids(value: list[Any]) -> list[str]:
+    bad = [v for v in value if not is_id(v)]
+    if bad:
+        shown = bad[0] if isinstance(bad[0], str) and len(bad[0]) <= 40 else type(bad[0]).__name__
+        raise ValueError(f"{shown!r} is not a user id (24 lowercase hex characters)")
+    if len(set(value)) != len(value):
+        raise ValueError("must not contain the same user twice")
+    return value
+
+
+def _form_json_array(text: str) -> Any:
+    """A multipart field holding a JSON array, parsed as strictly as a JSON body."""
+    from livestream.api import strict_json
+    from livestream.errors import ApiError
+
+    try:
+        return strict_json(text)
+    except ApiError:
+        raise ValueError("must be a JSON array of user ids") from None
+
+
+class CreateStreamCommand(_Model):
     """The create body, multipart or JSON, with every rule of the create section of docs/api.md.
 
     Validated with ``context={"form": True}`` for multipart (every value is text: numbers must be
@@ -203,22 +231,10 @@ class CreateStreamCommand(BaseModel):
         if value is None:
             return []
         if _is_form(info) and isinstance(value, str):
-            from livestream.api import strict_json
-            from livestream.errors import ApiError
-
-            try:
-                value = strict_json(value)
-            except ApiError:
-                raise ValueError("must be a JSON array of user ids") from None
+            value = _form_json_array(value)
         if not isinstance(value, list):
             raise ValueError("must be a JSON array of user ids")
-        bad = [v for v in value if not is_id(v)]
-        if bad:
-            shown = bad[0] if isinstance(bad[0], str) and len(bad[0]) <= 40 else type(bad[0]).__name__
-            raise ValueError(f"{shown!r} is not a user id (24 lowercase hex characters)")
-        if len(set(value)) != len(value):
-            raise ValueError("must not contain the same user twice")
-        return value
+        return _distinct_ids(value)
 
     @field_validator("guests")
     @classmethod
@@ -275,7 +291,7 @@ class _FieldError(ValueError):
         self.message = message
 
 
-class StreamOut(BaseModel):
+class StreamOut(_Model):
     """A stream as every endpoint answers it (every field, with its JSON type, as clients know it)."""
 
     id: str
@@ -310,7 +326,7 @@ class StreamOut(BaseModel):
     miniCrowdFundings: list[dict[str, Any]]
 
 
-class JoinRequest(BaseModel):
+class JoinRequest(_Model):
     """Body of the three join endpoints."""
 
     model_config = ConfigDict(strict=True)

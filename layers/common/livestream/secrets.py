@@ -80,7 +80,8 @@ def get_secret_string(name: str) -> str:
 
 
 def get_secret_json(name: str) -> dict[str, Any]:
-    return json.loads(get_secret_string(name))
+    value: dict[str, Any] = json.loads(get_secret_string(name))
+    return value
 
 
 def clear_cache() -> None:
@@ -98,9 +99,10 @@ def _fetch(name: str) -> str:
         except ConnectionRefusedError:
             _extension_absent = True  # not deployed with the extension: use the client from now on
     try:
-        return _client().get_secret_value(SecretId=name)["SecretString"]
+        value: str = _client().get_secret_value(SecretId=name)["SecretString"]
     except Exception as exc:  # botocore's ClientError, endpoint and credential errors alike
         raise SecretUnavailable(name) from exc
+    return value
 
 
 def _from_extension(name: str, token: str) -> str:
@@ -122,16 +124,14 @@ def _from_extension(name: str, token: str) -> str:
         connection.close()
     if response.status != 200:
         raise SecretUnavailable(name)
-    return json.loads(payload)["SecretString"]
+    value: str = json.loads(payload)["SecretString"]
+    return value
 
 
 @lru_cache(maxsize=1)
 def _client() -> Any:
     import boto3
 
-    return boto3.client("secretsmanager")
+    from livestream.store import CLIENT_CONFIG  # the same retries and timeouts as every client of ours
 
-
-def reset_client() -> None:
-    """Forget the client (and its connections): a restored SnapStart copy builds its own."""
-    _client.cache_clear()
+    return boto3.client("secretsmanager", config=CLIENT_CONFIG)

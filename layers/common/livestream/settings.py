@@ -24,14 +24,11 @@ class MissingSetting(RuntimeError):
         super().__init__(f"{function} reads {names} but its environment has no such variable: add it to the function's Environment in template.yaml")
 
 
-def _required(field: str, variable: str) -> property:
-    def read(self: Settings) -> str:
-        value = getattr(self, field)
-        if value is None:
-            raise MissingSetting(variable)
-        return value
-
-    return property(read, doc=f"{variable} (required by the code that reads it)")
+def _required(value: Optional[str], variable: str) -> str:
+    """A variable the code that reads it requires."""
+    if value is None:
+        raise MissingSetting(variable)
+    return value
 
 
 class Settings(BaseModel):
@@ -58,15 +55,41 @@ class Settings(BaseModel):
     event_bus_name_: Optional[str] = Field(None, alias="EVENT_BUS_NAME")
     audience_event_interval_seconds: PositiveInt = Field(10, alias="AUDIENCE_EVENT_INTERVAL_SECONDS")
 
-    idempotency_table_name = _required("idempotency_table_name_", "IDEMPOTENCY_TABLE_NAME")
-    thumbnail_bucket = _required("thumbnail_bucket_", "THUMBNAIL_BUCKET")
-    thumbnail_base_url = _required("thumbnail_base_url_", "THUMBNAIL_BASE_URL")
-    jwt_secret_name = _required("jwt_secret_name_", "JWT_SECRET_NAME")
-    api_token_secret_name = _required("api_token_secret_name_", "API_TOKEN_SECRET_NAME")
-    agora_secret_name = _required("agora_secret_name_", "AGORA_SECRET_NAME")
-    reminder_queue_url = _required("reminder_queue_url_", "REMINDER_QUEUE_URL")
-    agora_notification_secret_name = _required("agora_notification_secret_name_", "AGORA_NOTIFICATION_SECRET_NAME")
-    event_bus_name = _required("event_bus_name_", "EVENT_BUS_NAME")
+    @property
+    def idempotency_table_name(self) -> str:
+        return _required(self.idempotency_table_name_, "IDEMPOTENCY_TABLE_NAME")
+
+    @property
+    def thumbnail_bucket(self) -> str:
+        return _required(self.thumbnail_bucket_, "THUMBNAIL_BUCKET")
+
+    @property
+    def thumbnail_base_url(self) -> str:
+        return _required(self.thumbnail_base_url_, "THUMBNAIL_BASE_URL")
+
+    @property
+    def jwt_secret_name(self) -> str:
+        return _required(self.jwt_secret_name_, "JWT_SECRET_NAME")
+
+    @property
+    def api_token_secret_name(self) -> str:
+        return _required(self.api_token_secret_name_, "API_TOKEN_SECRET_NAME")
+
+    @property
+    def agora_secret_name(self) -> str:
+        return _required(self.agora_secret_name_, "AGORA_SECRET_NAME")
+
+    @property
+    def reminder_queue_url(self) -> str:
+        return _required(self.reminder_queue_url_, "REMINDER_QUEUE_URL")
+
+    @property
+    def agora_notification_secret_name(self) -> str:
+        return _required(self.agora_notification_secret_name_, "AGORA_NOTIFICATION_SECRET_NAME")
+
+    @property
+    def event_bus_name(self) -> str:
+        return _required(self.event_bus_name_, "EVENT_BUS_NAME")
 
 
 @lru_cache(maxsize=1)

@@ -6,27 +6,33 @@ runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it i
 :func:`register` does nothing.
 
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
-that restored copies start warm; nothing that is a secret or differs per copy, and no AWS call:
-  * settings, the layer's imports that the functions load on first use (pyjwt, the Agora token
-    builder), every pydantic model's validator;
-  * botocore's first-call machinery (endpoint rules, request serialisation) through a stubbed call,
-    and every operation's shapes (cached in the service model that restored copies' clients share);
-  * the function's route, validation and error answer, with a dry request that fails validation
-    (every AWS call refused while it runs: it touches no data).
+that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
+  * settings, the layer's imports that the functions load on first use (pyjwt as the configured
+    algorithm needs it, the Agora token builder), every pydantic model's validator;
+  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
+    through a GetItem answered in-process, and every operation's shapes;
+  * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
+    call, which botocore prepares and then stops before sending (the route answers 503); no secret is
+    read, and a client the function had not built is refused outright: it touches no data.
 After each restore (:func:`refresh`) — what must not be shared between copies: the random seed,
-cached secrets and their age, AWS clients with their connection pools (new clients of the same
-session; its credential provider refreshes credentials itself). Then the copy fetches the secrets
-its first request will need (the caller's JWT or Api-Token secret, the Agora credentials).
+cached secrets and their age, the JWKS keys, the AWS clients' pooled connections (the clients
+themselves are kept, warm; their credential provider refreshes credentials itself). Then the copy
+fetches the secrets its first request will need (the caller's JWT or Api-Token secret, the Agora
+credentials).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import logging
 import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livestream.errors import ServiceUnavailable
 from livestream.observability import logger
 
 _registered = False
@@ -42,37 +48,37 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
     _auth = auth or _auth
     _clients.update(clients)
     try:
-        from snapshot_restore_python import register_after_restore, register_before_snapshot
+        runtime = importlib.import_module("snapshot_restore_python")
     except ImportError:  # not Lambda's Python runtime: no snapshot
         return
     if not _registered:
-        register_before_snapshot(prime)
-        register_after_restore(refresh)
+        runtime.register_before_snapshot(prime)
+        runtime.register_after_restore(refresh)
         _registered = True
     if app is not None:
-        register_before_snapshot(lambda: prime_routes(app))
+        runtime.register_before_snapshot(lambda: prime_routes(app))
 
 
 def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
-    import jwt
 
-    from livestream import models
+    from livestream import auth, models
     from livestream.settings import get_settings
     from livestream.store import warmup
 
-    get_settings()
+    settings = get_settings()
     _build_models(models)
+    jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
-    warmup.prime(_stubbed_call, _resolve_shapes)
+    warmup.prime(_dry_call, _resolve_shapes)
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
 
 
 def _resolve_shapes(client: Any) -> None:
-    """botocore resolves an operation's shapes on its first call and caches them in the service
-    model, which a restored copy's new client shares: resolve every operation's now."""
+    """botocore resolves an operation's shapes on its first call and caches them in the client's
+    service model: resolve every operation's now."""
     model = client.meta.service_model
     seen: set[str] = set()
 
@@ -92,17 +98,40 @@ def _resolve_shapes(client: Any) -> None:
 
 
 def prime_routes(app: Any) -> list[tuple[str, int]]:
-    """One dry request per route of ``app``, each failing validation before any handler code that
-    reads data (a path id that is not an id; an empty JSON body; ``limit=0``); the answers' statuses."""
+    """One dry request per route of ``app``, as a signed-in caller (``DRY_USER``) asking about a stream
+    id that exists nowhere: it runs the route's validation and code up to its first AWS call, which
+    goes through botocore up to the network and stops there (answered 503). No request leaves the
+    process and no secret is read (a route that reads one answers 503 too). Routes whose body the dry
+    request does not satisfy stop at validation (400). The answers' statuses."""
     answers = []
-    with _xray_off(), _no_aws_calls():
+    with _xray_off(), _dry_aws_calls(), _no_secrets(), _quiet():
         for event in _dry_requests(app):
+            app.context["caller"] = DRY_USER  # what the handler's authentication leaves there
             status = app.resolve(event, _PrimeContext())["statusCode"]
             answers.append((f"{event['httpMethod']} {event['resource']}", status))
-            if status >= 500:
-                logger.warning("snapstart: a dry request answered %s", status, extra={"route": answers[-1][0]})
-    app.clear_context()
+    app.context.clear()
+    for route, status in answers:
+        if status == 500:
+            logger.warning("snapstart: a dry request answered 500", extra={"route": route})
     return answers
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The dry requests' own warnings (a dependency "unavailable") are not news: errors only."""
+    level = logger.log_level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+DRY_USER = DRY_ID = "0" * 24
+# a body as join and create take it (other routes ignore it or refuse it: 400), and a key that sends
+# create through the idempotency utility (imported on a request's first use of it)
+DRY_BODY = json.dumps({"liveStreamId": DRY_ID, "title": "dry request"})
+DRY_HEADERS = {"Idempotency-Key": "snapstart-dry-request"}
 
 
 class _PrimeContext:
@@ -123,17 +152,17 @@ def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
         params = {}
         while "{" in path:
             start, end = path.index("{"), path.index("}")
-            params[path[start + 1 : end]] = "-"
-            path = path[:start] + "-" + path[end + 1 :]
-        body = "{}" if route.method in ("POST", "PUT") else None
+            params[path[start + 1 : end]] = DRY_ID
+            path = path[:start] + DRY_ID + path[end + 1 :]
+        body = DRY_BODY if route.method in ("POST", "PUT") else None
         yield {
             "resource": route.path,
             "path": path,
             "httpMethod": route.method,
-            "headers": {"Content-Type": "application/json"} if body else {},
-            "multiValueHeaders": {"Content-Type": ["application/json"]} if body else {},
-            "queryStringParameters": {"limit": "0"},
-            "multiValueQueryStringParameters": {"limit": ["0"]},
+            "headers": {**DRY_HEADERS, "Content-Type": "application/json"} if body else DRY_HEADERS,
+            "multiValueHeaders": {k: [v] for k, v in DRY_HEADERS.items()} | ({"Content-Type": ["application/json"]} if body else {}),
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
             "pathParameters": params or None,
             "requestContext": {"requestId": "snapstart-prime", "stage": "prime", "httpMethod": route.method, "path": path},
             "body": body,
@@ -143,25 +172,34 @@ def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
 
 def refresh() -> None:
     random.seed()  # copies restored from one snapshot would otherwise draw the same numbers
-    from livestream import auth, media, reminders, secrets, store
+    from livestream import auth, secrets
 
     secrets.clear_cache()
-    secrets.reset_client()
-    store.reset_client()
-    media._s3.cache_clear()
-    reminders._sqs.cache_clear()
-    for name in _clients:  # rebuilt now, not by the first request
-        _client_factory(name)()
-    auth._jwks_client.cache_clear()
+    for client in _built_clients():
+        _drop_connections(client)
+    auth._jwks_client.cache_clear()  # its keys' age is the snapshot's
+    _prefetch_secrets()
+
+
+def _built_clients() -> list[Any]:
+    """Every AWS client this process has built (each built once per container, kept across restores:
+    its endpoint rules, shapes and user agent are warm from the priming)."""
+    from livestream import media, reminders, secrets
+    from livestream.store import warmup
+
+    built = [warmup.table_client()]
+    built += [factory() for factory in (media._s3, reminders._sqs, secrets._client) if factory.cache_info().currsize]
     events_out = sys.modules.get("livestream.events_out")
     if events_out is not None:  # the stream-events function's EventBridge client
-        import boto3
+        built.append(events_out._client)
+    return built
 
-        events_out._client = boto3.client("events")
-    idempotency = sys.modules.get("livestream.idempotency")
-    if idempotency is not None:
-        idempotency._config.cache_clear()  # it holds the table client
-    _prefetch_secrets()
+
+def _drop_connections(client: Any) -> None:
+    """Close the client's pooled connections (none, unless something called AWS before the snapshot):
+    a restored copy opens its own, never one another copy holds. The pool is refilled on demand; the
+    credential provider refreshes credentials itself."""
+    client._endpoint.http_session.close()
 
 
 def _prefetch_secrets() -> None:
@@ -200,12 +238,32 @@ def _build_models(module: Any) -> None:
             value.model_rebuild()
 
 
-def _stubbed_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
-    from botocore.stub import Stubber
+class _Body:
+    """A raw response body, as botocore reads it."""
 
-    with _xray_off(), Stubber(client) as stubber:
-        stubber.add_response(operation, response, params)
-        getattr(client, operation)(**params)
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.content
+
+
+def _dry_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
+    """One call through botocore's whole pipeline (endpoint rules, serialising, signing, the user
+    agent, parsing), ``response`` answered in place of sending it: nothing leaves the process."""
+    from botocore.awsrequest import AWSResponse
+
+    def answer(request: Any, **kwargs: Any) -> AWSResponse:
+        headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 200, headers, _Body(json.dumps(response).encode()))
+
+    events = client.meta.events
+    events.register_first("before-send", answer, unique_id="snapstart-dry-call")
+    try:
+        with _xray_off():
+            getattr(client, operation)(**params)
+    finally:
+        events.unregister("before-send", unique_id="snapstart-dry-call")
 
 
 @contextmanager
@@ -224,21 +282,53 @@ def _xray_off() -> Iterator[None]:
         global_sdk_config.set_sdk_enabled(was)
 
 
-class _DryRun(Exception):
-    pass
+class _DryRun(ServiceUnavailable):
+    """An AWS call or secret read during a dry request: answered as the dependency failure it mimics."""
 
 
 @contextmanager
-def _no_aws_calls() -> Iterator[None]:
-    import botocore.client
+def _dry_aws_calls() -> Iterator[None]:
+    """The function's clients run each call up to sending it, then raise :class:`_DryRun`; any other
+    client is refused outright (nothing built during the dry requests may reach the network)."""
+    from botocore.client import BaseClient
 
-    real: Callable[..., Any] = botocore.client.BaseClient._make_api_call
+    clients = _built_clients()
+    real: Callable[..., Any] = getattr(BaseClient, _API_CALL)
 
-    def refuse(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        raise _DryRun(f"{operation_name} during the dry request")
+    def checked(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if not any(self is client for client in clients):
+            raise _DryRun()
+        return real(self, operation_name, api_params)
 
-    botocore.client.BaseClient._make_api_call = refuse  # type: ignore[method-assign]
+    def stop(**kwargs: Any) -> None:
+        raise _DryRun()
+
+    for client in clients:
+        client.meta.events.register_first("before-send", stop, unique_id="snapstart-dry-request")
+    setattr(BaseClient, _API_CALL, checked)
     try:
         yield
     finally:
-        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
+        setattr(BaseClient, _API_CALL, real)
+        for client in clients:
+            client.meta.events.unregister("before-send", unique_id="snapstart-dry-request")
+
+
+@contextmanager
+def _no_secrets() -> Iterator[None]:
+    from livestream import secrets
+
+    real = secrets._fetch
+
+    def refuse(name: str) -> str:
+        raise _DryRun()
+
+    secrets._fetch = refuse
+    try:
+        yield
+    finally:
+        secrets._fetch = real
+        secrets.clear_cache()
+
+
+_API_CALL = "_make_api_call"  # every client's operations go through it (botocore's, not in its stubs)

@@ -18,12 +18,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Optional
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from livestream.api import QueryInt, Resolver, UserId, optional_caller
+from livestream.api import QueryInt
 from livestream.clock import iso, now
-from livestream.envelope import ok
 from livestream.store import streams as stored
 from livestream.streams import role_of, to_api
 
@@ -55,21 +53,7 @@ def _listed(reading: stored.Reading, caller: Optional[str], with_reminders: bool
 
 MAX_MINUTES = 525_600  # a year: the widest window a client may ask, keeping the key range meaningful
 
-
-def register_route(app: Resolver, version: int) -> None:
-    """``GET /api/v<version>/live-stream/user/{userId}/upcoming-live-streams`` on ``app``: v1 and v2
-    take the same parameters; v2 items also carry ``isReminderActive``."""
-
-    @app.get(
-        f"/api/v{version}/live-stream/user/<userId>/upcoming-live-streams", summary=f"Upcoming streams of a user (v{version})", tags=["Upcoming"]
-    )
-    def upcoming_live_streams(
-        userId: UserId,  # noqa: N803 - the contract's names
-        limit: Annotated[QueryInt, Query(ge=1, le=100, description="Max stream count")] = 10,
-        minutesBefore: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")] = 1440,  # noqa: N803
-        minutesAfter: Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")] = 1440,  # noqa: N803
-    ) -> Response[str]:
-        streams = upcoming(
-            userId, optional_caller(app), limit=limit, minutes_before=minutesBefore, minutes_after=minutesAfter, with_reminders=version >= 2
-        )
-        return ok(streams)
+# the query parameters v1 and v2 share (each function declares its own route with them)
+Limit = Annotated[QueryInt, Query(ge=1, le=100, description="Max stream count")]
+MinutesBefore = Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes before now for scheduled streams")]
+MinutesAfter = Annotated[QueryInt, Query(ge=0, le=MAX_MINUTES, description="Minutes after now for scheduled streams")]

@@ -14,3 +14,8 @@ def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any
     request = {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))}
     stubbed_call(store.client(), "get_item", {"Item": {}}, request)
     resolve_shapes(store.client())
+
+
+def table_client() -> Any:
+    """The table's client, which the SnapStart hooks keep across restores (closing its connections)."""
+    return store.client()
