@@ -31,23 +31,14 @@ run: venv
 invoke: venv
 	$(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
 
-## make test: linters, template checks, then every test
+## make test: linters, type and complexity checks, template checks, then every test
 test: lint pytest
 
-# Checked on every `make test`: the local stack and the layer's modules, less those still being made clean
-# under mypy strict and McCabe 10 (NOT_YET_TYPED, relative to the layer's package, shrinking to nothing;
-# then `make typecheck` and `make complexity` take the place of these two lines).
-LIVESTREAM := layers/common/livestream
-NOT_YET_TYPED := api.py auth.py errors.py models.py observability.py secrets.py settings.py snapstart.py
-TYPED := local layers/common/lock.py \
-	$(filter-out $(addprefix $(LIVESTREAM)/,$(NOT_YET_TYPED)),$(wildcard $(LIVESTREAM)/*.py $(LIVESTREAM)/*/*.py))
-XENON := $(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A
-
+# ruff, mypy strict, xenon (McCabe), then the template's own linters
 lint: venv sam-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy --follow-imports=silent $(TYPED)
-	$(XENON) $(TYPED)
+	$(MAKE) --no-print-directory typecheck complexity
 	$(SAM_VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
@@ -60,12 +51,12 @@ pytest: venv sam-venv browser
 
 ## make typecheck: mypy strict (with pydantic's plugin) on the layer and the local stack
 typecheck: venv
-	$(VENV)/bin/mypy layers/common/livestream local
+	$(VENV)/bin/mypy layers local
 
 ## make complexity: no function in the layer or the local stack above McCabe 10 (radon rank B); their
 ## length (at most 40 lines) is checked by tests/unit/test_code_shape.py
 complexity: venv
-	$(XENON) layers local
+	$(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A layers local
 
 ## make unit / make integration / make e2e: one layer of the tests, for a developer in a hurry
 unit: venv
