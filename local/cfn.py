@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -21,6 +22,8 @@ TEMPLATE = ROOT / "template.yaml"
 LAYER_DIR = ROOT / "layers" / "common"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+# the AWS services the local run creates resources in or reads (boto3's service names)
+Service = Literal["dynamodb", "dynamodbstreams", "events", "s3", "secretsmanager", "sqs"]
 
 
 class _Loader(yaml.SafeLoader):
@@ -32,8 +35,10 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
     name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if name == "Fn::GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
@@ -109,15 +114,20 @@ class Function:
 
     @property
     def code_dir(self) -> Path:
-        return ROOT / self.properties["CodeUri"]
+        return ROOT / str(self.properties["CodeUri"])
 
     @property
     def module_file(self) -> Path:
-        return self.code_dir / f"{self.properties['Handler'].rsplit('.', 1)[0]}.py"
+        return self.code_dir / f"{self._handler.rsplit('.', 1)[0]}.py"
 
     @property
     def handler_name(self) -> str:
-        return self.properties["Handler"].rsplit(".", 1)[1]
+        return self._handler.rsplit(".", 1)[1]
+
+    @property
+    def _handler(self) -> str:
+        """``<module>.<function>``, as the template's ``Handler`` names it."""
+        return str(self.properties["Handler"])
 
     @property
     def api_events(self) -> list[ApiEvent]:
@@ -181,7 +191,8 @@ class Template:
 
     @property
     def globals(self) -> dict[str, Any]:
-        return (self.data.get("Globals") or {}).get("Function", {})
+        function_globals: dict[str, Any] = (self.data.get("Globals") or {}).get("Function", {})
+        return function_globals
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: res for name, res in self.data["Resources"].items() if res["Type"] == kind}
@@ -211,27 +222,42 @@ class Template:
         if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::", "Condition")):
             return {k: self.resolve(v, names) for k, v in value.items()}
         ((key, arg),) = value.items()
-        if key == "Ref":
-            return self._ref(arg, names)
-        if key == "Fn::GetAtt":
-            logical, attribute = arg
-            return names[f"{logical}.{attribute}"]
-        if key == "Fn::Sub":
-            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1], names))
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(extra.get(m[1]) if m[1] in extra else self._sub(m[1], names)), text)
-        if key == "Fn::If":
-            name, then, otherwise = arg
-            return self.resolve(then if self.condition(name, names) else otherwise, names)
-        if key == "Fn::Not":
-            return not self.resolve(arg[0], names)
-        if key == "Fn::Equals":
-            left, right = (self.resolve(a, names) for a in arg)
-            return str(left) == str(right)
-        if key == "Fn::Join":
-            return arg[0].join(str(v) for v in self.resolve(arg[1], names))
-        if key == "Condition":
-            return self.condition(arg, names)
-        return value
+        intrinsic = self._INTRINSICS.get(key)
+        return value if intrinsic is None else intrinsic(self, arg, names)
+
+    def _get_att(self, arg: list[str], names: dict[str, str]) -> Any:
+        logical, attribute = arg
+        return names[f"{logical}.{attribute}"]
+
+    def _fn_sub(self, arg: str | list[Any], names: dict[str, str]) -> str:
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1], names))
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(extra.get(m[1]) if m[1] in extra else self._sub(m[1], names)), text)
+
+    def _fn_if(self, arg: list[Any], names: dict[str, str]) -> Any:
+        name, then, otherwise = arg
+        return self.resolve(then if self.condition(name, names) else otherwise, names)
+
+    def _fn_not(self, arg: list[Any], names: dict[str, str]) -> bool:
+        return not self.resolve(arg[0], names)
+
+    def _fn_equals(self, arg: list[Any], names: dict[str, str]) -> bool:
+        left, right = (self.resolve(a, names) for a in arg)
+        return str(left) == str(right)
+
+    def _fn_join(self, arg: list[Any], names: dict[str, str]) -> str:
+        return str(arg[0]).join(str(v) for v in self.resolve(arg[1], names))
+
+    # each intrinsic the local run evaluates, by its long-form key
+    _INTRINSICS: ClassVar[dict[str, Callable[[Template, Any, dict[str, str]], Any]]] = {
+        "Ref": lambda self, arg, names: self._ref(arg, names),
+        "Fn::GetAtt": _get_att,
+        "Fn::Sub": _fn_sub,
+        "Fn::If": _fn_if,
+        "Fn::Not": _fn_not,
+        "Fn::Equals": _fn_equals,
+        "Fn::Join": _fn_join,
+        "Condition": lambda self, arg, names: self.condition(arg, names),
+    }
 
     def _ref(self, name: str, names: dict[str, str]) -> Any:
         pseudo = {

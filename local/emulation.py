@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from local.cfn import ACCOUNT, REGION, Template
+from local.cfn import ACCOUNT, REGION, Service, Template
 from local.eventbridge import create_event_resources, event_names
 from tools.deploy_assets import CACHE_CONTROL, DEFAULT_THUMBNAIL, DEFAULT_THUMBNAIL_KEY
 
@@ -76,14 +78,22 @@ def physical_names(template: Template, endpoint: str, prefix: str = PREFIX) -> d
     return names
 
 
-def client(service: str, endpoint: str) -> Any:
+def client(service: Service, endpoint: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local")
 
 
 def create_resources(template: Template, endpoint: str) -> dict[str, str]:
     """Create the template's tables, buckets, queues and secrets in the emulation (idempotent)."""
     names = physical_names(template, endpoint)
-    ddb = client("dynamodb", endpoint)
+    _create_tables(template, names, client("dynamodb", endpoint))
+    _create_buckets(template, names, client("s3", endpoint))
+    _create_queues(template, names, client("sqs", endpoint))
+    _create_secrets(template, names, client("secretsmanager", endpoint))
+    create_event_resources(template, names, lambda service: client(service, endpoint))
+    return names
+
+
+def _create_tables(template: Template, names: dict[str, str], ddb: Any) -> None:
     for logical, res in template.resources("AWS::DynamoDB::Table").items():
         props = res["Properties"]
         request: dict[str, Any] = {
@@ -96,13 +106,15 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if props.get("StreamSpecification"):
             request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        _ignore_existing(lambda request=request: ddb.create_table(**request))
+        _ignore_existing(partial(ddb.create_table, **request))
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=names[logical], TimeToLiveSpecification=ttl)
-    s3 = client("s3", endpoint)
+
+
+def _create_buckets(template: Template, names: dict[str, str], s3: Any) -> None:
     for logical in template.resources("AWS::S3::Bucket"):
-        _ignore_existing(lambda bucket=names[logical]: s3.create_bucket(Bucket=bucket))
+        _ignore_existing(partial(s3.create_bucket, Bucket=names[logical]))
     if "ThumbnailBucket" in names:  # what `make deploy` uploads after `sam deploy`
         s3.put_object(
             Bucket=names["ThumbnailBucket"],
@@ -111,7 +123,9 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
             ContentType="image/png",
             CacheControl=CACHE_CONTROL,
         )
-    sqs = client("sqs", endpoint)
+
+
+def _create_queues(template: Template, names: dict[str, str], sqs: Any) -> None:
     queues = template.resources("AWS::SQS::Queue")
     for logical, res in queues.items():  # every queue first: a redrive policy names another queue
         attributes = {}
@@ -123,7 +137,9 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
         if "RedrivePolicy" in res["Properties"]:
             policy = json.dumps(template.resolve(res["Properties"]["RedrivePolicy"], names))
             sqs.set_queue_attributes(QueueUrl=names[logical], Attributes={"RedrivePolicy": policy})
-    sm = client("secretsmanager", endpoint)
+
+
+def _create_secrets(template: Template, names: dict[str, str], sm: Any) -> None:
     values = secret_values()
     for logical in template.resources("AWS::SecretsManager::Secret"):
         try:
@@ -132,11 +148,9 @@ def create_resources(template: Template, endpoint: str) -> dict[str, str]:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             sm.put_secret_value(SecretId=names[logical], SecretString=values[logical])
-    create_event_resources(template, names, lambda service: client(service, endpoint))
-    return names
 
 
-def _ignore_existing(create: Any) -> None:
+def _ignore_existing(create: Callable[[], object]) -> None:
     try:
         create()
     except ClientError as exc:

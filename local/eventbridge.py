@@ -5,13 +5,14 @@ Scheduled rules are not created here: ``local.schedule`` fires the scheduled fun
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.cfn import ACCOUNT, REGION, Template
+from local.cfn import ACCOUNT, REGION, Service, Template
 
-Clients = Any  # service name → boto3 client
+Clients = Callable[[Service], Any]  # service name → boto3 client
 
 
 def event_names(template: Template, prefix: str) -> dict[str, str]:
@@ -53,29 +54,39 @@ def create_event_resources(template: Template, names: dict[str, str], clients: C
     deliver_whole_events()
     events = clients("events")
     for logical in template.resources("AWS::Events::EventBus"):
-        try:
-            events.create_event_bus(Name=names[logical])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
+        _create_bus(events, names[logical])
     for logical, res in template.resources("AWS::Events::Rule").items():
         props = template.resolve(res["Properties"], names)
-        if "EventPattern" not in props:
-            continue
-        bus = props.get("EventBusName", "default")
-        rule = names[logical].rsplit("|", 1)[-1]
-        events.put_rule(
-            Name=rule,
-            EventBusName=bus,
-            EventPattern=json.dumps(props["EventPattern"]),
-            State=props.get("State", "ENABLED"),
-            Description=props.get("Description", ""),
-        )
-        targets = [{k: v for k, v in t.items() if k in ("Id", "Arn", "Input", "InputPath", "InputTransformer")} for t in props.get("Targets", [])]
-        if targets:
-            events.put_targets(Rule=rule, EventBusName=bus, Targets=targets)
+        if "EventPattern" in props:
+            _put_pattern_rule(events, names[logical].rsplit("|", 1)[-1], props)
     sqs = clients("sqs")
     for res in template.resources("AWS::SQS::QueuePolicy").values():
         props = template.resolve(res["Properties"], names)
         for url in props["Queues"]:
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+
+
+def _create_bus(events: Any, name: str) -> None:
+    try:
+        events.create_event_bus(Name=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
+
+
+TARGET_FIELDS = ("Id", "Arn", "Input", "InputPath", "InputTransformer")  # what PutTargets takes of a rule's target
+
+
+def _put_pattern_rule(events: Any, rule: str, props: dict[str, Any]) -> None:
+    """A rule with an event pattern (its properties resolved) and its targets."""
+    bus = props.get("EventBusName", "default")
+    events.put_rule(
+        Name=rule,
+        EventBusName=bus,
+        EventPattern=json.dumps(props["EventPattern"]),
+        State=props.get("State", "ENABLED"),
+        Description=props.get("Description", ""),
+    )
+    targets = [{k: v for k, v in t.items() if k in TARGET_FIELDS} for t in props.get("Targets", [])]
+    if targets:
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=targets)

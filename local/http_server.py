@@ -40,7 +40,7 @@ class Gateway:
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         url = urlsplit(target)
         if self.thumbnails and method == "GET" and url.path.startswith(THUMBNAILS_PATH + "/"):
-            return self._thumbnail(url.path[len(THUMBNAILS_PATH) + 1 :])
+            return self._thumbnail(*self.thumbnails, url.path[len(THUMBNAILS_PATH) + 1 :])
         match = self.router.match(method, url.path)
         if match is None:
             return 404, [("Content-Type", "application/json")], envelope_error(404, f"{method} {url.path}: no such route")
@@ -53,8 +53,8 @@ class Gateway:
             return 500, [("Content-Type", "application/json")], envelope_error(500, "the function failed")
         return _http_response(result)
 
-    def _thumbnail(self, key: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        s3, bucket = self.thumbnails  # type: ignore[misc]
+    @staticmethod
+    def _thumbnail(s3: Any, bucket: str, key: str) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             obj = s3.get_object(Bucket=bucket, Key=key)
         except s3.exceptions.NoSuchKey:
@@ -83,60 +83,67 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # a burst of concurrent clients must not be reset
 
+    def __init__(self, port: int, gateway: Gateway) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.gateway = gateway
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _handle(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError(length)
+        except ValueError:
+            self.close_connection = True
+            return self._answer(400, [("Content-Type", "application/json")], envelope_error(400, "Content-Length: must be a whole number"))
+        if length > API_GATEWAY_BODY_LIMIT:
+            self.close_connection = True  # the body is not read: this connection cannot carry another request
+            return self._answer(413, [("Content-Type", "application/json")], envelope_error(413, "body: larger than 10 MB"))
+        body = self.rfile.read(length) if length else b""
+        self._answer(*self.server.gateway.handle(self.command, self.path, list(self.headers.items()), body))
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def __getattr__(self, name: str) -> Any:
+        # every method reaches the gateway, TRACE and made-up ones too: the routes answer 404 or
+        # 405 with Allow in the envelope (the stdlib would answer an HTML 501)
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the stdlib refuses itself (malformed or oversized request lines and headers), in the envelope."""
+        status = _REFUSALS.get(code, code if code in MESSAGES and code < 500 else 400)
+        self.close_connection = True
+        detail = {413: "request: the request line or a header is too large"}.get(status, f"request: {message or 'malformed'}")
+        payload = envelope_error(status, detail)
+        self.request_version = "HTTP/1.1"  # a malformed line leaves it at HTTP/0.9, which would drop the status line
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        print(f"{self.address_string()} {format % args}", flush=True)
+
 
 def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _handle(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length < 0:
-                    raise ValueError(length)
-            except ValueError:
-                self.close_connection = True
-                return self._answer(400, [("Content-Type", "application/json")], envelope_error(400, "Content-Length: must be a whole number"))
-            if length > API_GATEWAY_BODY_LIMIT:
-                self.close_connection = True  # the body is not read: this connection cannot carry another request
-                return self._answer(413, [("Content-Type", "application/json")], envelope_error(413, "body: larger than 10 MB"))
-            body = self.rfile.read(length) if length else b""
-            self._answer(*gateway.handle(self.command, self.path, list(self.headers.items()), body))
-
-        def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        def __getattr__(self, name: str) -> Any:
-            # every method reaches the gateway, TRACE and made-up ones too: the routes answer 404 or
-            # 405 with Allow in the envelope (the stdlib would answer an HTML 501)
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            """What the stdlib refuses itself (malformed or oversized request lines and headers), in the envelope."""
-            status = _REFUSALS.get(code, code if code in MESSAGES and code < 500 else 400)
-            self.close_connection = True
-            detail = {413: "request: the request line or a header is too large"}.get(status, f"request: {message or 'malformed'}")
-            payload = envelope_error(status, detail)
-            self.request_version = "HTTP/1.1"  # a malformed line leaves it at HTTP/0.9, which would drop the status line
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-            print(f"{self.address_string()} {format % args}", flush=True)
-
-    server = _Server(("127.0.0.1", port), Handler)
+    """The gateway on 127.0.0.1:``port``, served from a thread of its own."""
+    server = _Server(port, gateway)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

@@ -75,13 +75,21 @@ class Statement:
         return cls(data["Effect"], strings("Action"), strings("NotAction"), strings("Resource"), strings("NotResource"))
 
     def matches(self, action: str, resource: str) -> bool:
-        if self.actions and not any(_match(p, action, case=False) for p in self.actions):
-            return False
-        if self.not_actions and any(_match(p, action, case=False) for p in self.not_actions):
-            return False
-        if self.resources and not any(_match(p, resource) for p in self.resources):
-            return False
-        return not (self.not_resources and any(_match(p, resource) for p in self.not_resources))
+        """Whether the statement covers ``action`` on ``resource``: an absent ``Action``/``Resource``
+        (``NotAction``/``NotResource``) list does not restrict it."""
+        return (
+            _covered(self.actions, action, case=False, absent=True)
+            and not _covered(self.not_actions, action, case=False, absent=False)
+            and _covered(self.resources, resource, case=True, absent=True)
+            and not _covered(self.not_resources, resource, case=True, absent=False)
+        )
+
+
+def _covered(patterns: tuple[str, ...], value: str, *, case: bool, absent: bool) -> bool:
+    """Whether one of ``patterns`` matches ``value``; ``absent`` when there are no patterns."""
+    if not patterns:
+        return absent
+    return any(_match(p, value, case=case) for p in patterns)
 
 
 @cache
@@ -138,12 +146,13 @@ def translate(template: Template) -> dict[str, Any]:
     translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name=REGION))
     parameters = {**template.parameters, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION}
     try:
-        return translator.translate(data, parameter_values=parameters, get_managed_policy_map=lambda: {})
+        translated: dict[str, Any] = translator.translate(data, parameter_values=parameters, get_managed_policy_map=lambda: {})
     except InvalidDocumentException as exc:
         raise PolicyError(f"the SAM translator rejects template.yaml: {'; '.join(e.message for e in exc.causes)}") from exc
+    return translated
 
 
-class _Names(dict):  # type: ignore[type-arg]
+class _Names(dict[str, str]):
     """Physical names; a logical id without a local counterpart resolves to a value no ARN matches."""
 
     def __missing__(self, key: str) -> str:
@@ -153,7 +162,7 @@ class _Names(dict):  # type: ignore[type-arg]
 def function_policies(template: Template, names: dict[str, str]) -> dict[str, Policy]:
     """Every function's policy, from its role in the translated template, resolved against ``names``
     (computed once per loaded template and set of names)."""
-    cache = template.__dict__.setdefault("_iam_policies", {})
+    cache: dict[tuple[tuple[str, str], ...], dict[str, Policy]] = template.__dict__.setdefault("_iam_policies", {})
     key = tuple(sorted(names.items()))
     if key not in cache:
         cache[key] = _function_policies(template, names)
@@ -165,24 +174,29 @@ def _function_policies(template: Template, names: dict[str, str]) -> dict[str, P
     if translated is None:  # translated once per loaded template
         translated = template.__dict__["_sam_translated"] = translate(template)
     resolver = Template(translated, template.parameters)
-    resources = translated["Resources"]
+    resources: dict[str, Any] = translated["Resources"]
     local_names = _Names(names)
     policies: dict[str, Policy] = {}
     for name in template.functions():
-        role = (resources[name].get("Properties") or {}).get("Role")
-        role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
-        documents: list[Any] = []
-        if role_id is not None:
-            documents += [p["PolicyDocument"] for p in resources[role_id]["Properties"].get("Policies", [])]
-            for res in resources.values():  # AWS::IAM::Policy resources attached to the role
-                if res["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in res["Properties"].get("Roles", []):
-                    documents.append(res["Properties"]["PolicyDocument"])
         statements: list[Statement] = []
-        for document in documents:
+        for document in _role_documents(resources, (resources[name].get("Properties") or {}).get("Role")):
             raw = resolver.resolve(document, local_names)["Statement"]
             statements += [Statement.parse(s) for s in ([raw] if isinstance(raw, dict) else raw)]
         policies[name] = Policy(name, statements)
     return policies
+
+
+def _role_documents(resources: dict[str, Any], role: Any) -> list[Any]:
+    """The policy documents of the role a function's ``Role: !GetAtt <Role>.Arn`` names: its inline
+    policies and the ``AWS::IAM::Policy`` resources attached to it (none for a role given otherwise)."""
+    role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
+    if role_id is None:
+        return []
+    documents: list[Any] = [p["PolicyDocument"] for p in resources[role_id]["Properties"].get("Policies", [])]
+    for res in resources.values():
+        if res["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in res["Properties"].get("Roles", []):
+            documents.append(res["Properties"]["PolicyDocument"])
+    return documents
 
 
 # ---------------------------------------------------------------- what a call needs
@@ -363,7 +377,7 @@ def _refuse(model: Any, context: dict[str, Any], **_: Any) -> tuple[Any, dict[st
     denial: Denial | None = context.get("local_iam_denial")
     if denial is None:
         return None
-    from botocore.awsrequest import AWSResponse
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
     service = model.service_model.signing_name or model.service_model.endpoint_prefix
     code, status = _ERROR_CODES.get(service, ("AccessDeniedException", 400))
@@ -373,7 +387,7 @@ def _refuse(model: Any, context: dict[str, Any], **_: Any) -> tuple[Any, dict[st
         f"(local IAM check: {denial})"
     )
     parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}}
-    return AWSResponse("https://local-iam.invalid", status, {}, None), parsed
+    return AWSResponse("https://local-iam.invalid", status, HTTPHeaders(), None), parsed
 
 
 def _register(client: Any) -> None:
@@ -402,7 +416,7 @@ def install() -> None:
 
 def secret_arns(template: Template, names: dict[str, str]) -> dict[str, str]:
     """Secret name → ARN, so a call naming a secret by name is checked against its ARN, as AWS does."""
-    found = {}
+    found: dict[str, str] = {}
     for logical in template.resources("AWS::SecretsManager::Secret"):
         arn = names[logical]
         found[arn.rsplit(":", 1)[-1]] = arn

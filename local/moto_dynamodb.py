@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -54,26 +54,33 @@ class Snapshot:
     before: Item | None
 
     def restore(self) -> None:
-        items = self.table.items
         if self.table.has_range_key:
-            partition = items.get(self.hash_key)
-            if self.before is not None:
-                items[self.hash_key][self.range_key] = self.before
-            elif partition is not None:
-                partition.pop(self.range_key, None)
-                if not partition:
-                    del items[self.hash_key]
+            self._restore_in_partition()
         elif self.before is not None:
-            items[self.hash_key] = self.before
+            self.table.items[self.hash_key] = self.before  # type: ignore[assignment] # moto types items as partitions only
         else:
-            items.pop(self.hash_key, None)
+            self.table.items.pop(self.hash_key, None)
+
+    def _restore_in_partition(self) -> None:
+        items = self.table.items
+        partition = items.get(self.hash_key)
+        if self.before is not None:
+            items[self.hash_key][self.range_key] = self.before
+        elif partition is not None:
+            partition.pop(self.range_key, None)
+            if not partition:
+                del items[self.hash_key]
 
 
 def stored(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
     """The item under a key, without creating the empty partition ``Table.get_item`` leaves behind."""
-    partition = table.items.get(hash_key)
-    if partition is None or not table.has_range_key:
-        return partition
+    # moto's table.items maps a hash key to its item, or (with a range key) to a partition {range key: item}
+    entry = table.items.get(hash_key)
+    if entry is None:
+        return None
+    if not table.has_range_key:
+        return cast(Item, entry)
+    partition: dict[DynamoType | None, Item] = entry
     return partition.get(range_key)
 
 
@@ -112,76 +119,101 @@ def rollback(snapshots: list[Snapshot], marks: list[tuple[list[Any], int]]) -> N
         del records[length:]
 
 
+Reason = tuple[str | None, str | None, dict[str, Any] | None]  # a cancellation reason: (Code, Message, Item)
+OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
+
+
+class _ConditionFailed(ConditionalCheckFailed):
+    """A transaction's condition that does not hold, with the item as it was when ``ALL_OLD`` was asked for."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__(item=item)
+        self.original_item = item
+
+
 def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     """moto 5.2.5's ``DynamoDBBackend.transact_write_items``, with item-level rollback."""
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
     snapshots = snapshot(self, transact_items)
     marks = stream_marks(self, transact_items)
-
     target_items: set[tuple[str, str]] = set()
-
-    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
-        item = (str(table_name), str(dict(sorted(key.items()))))
-        if item in target_items:
-            raise MultipleTransactionsException()
-        target_items.add(item)
-
-    errors: list[tuple[str, str, dict[str, Any]] | tuple[None, None, None]] = []  # [(Code, Message, Item), ..]
+    errors: list[Reason] = []
     for item in transact_items:
-        original_item: dict[str, Any] | None = None
         if len(list(item.keys())) > 1:
             rollback(snapshots, marks)
             raise TransactWriteSingleOpException
         try:
             op_type, op = next(iter(item.items()))
-            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-                raise ValueError("Unsupported transaction operation")
-            table_name = op["TableName"]
-            condition_expression = op.get("ConditionExpression")
-            expression_attribute_names = op.get("ExpressionAttributeNames")
-            expression_attribute_values = op.get("ExpressionAttributeValues")
-            if op_type == "Put":
-                attrs = op["Item"]
-                table = self.get_table(table_name)
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
-            check_unicity(table_name, key)
-
-            current = self.get_item(table_name, key)
-            if condition_expression is not None:
-                condition_op = get_filter_expression(condition_expression, expression_attribute_names, expression_attribute_values)
-                if not condition_op.expr(current):
-                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                        original_item = current.to_json()["Attributes"]
-                    raise ConditionalCheckFailed(item=original_item)
-
-            common = {
-                "condition_expression": condition_expression,
-                "expression_attribute_names": expression_attribute_names,
-                "expression_attribute_values": expression_attribute_values,
-            }
-            if op_type == "Put":
-                self.put_item(table_name, op["Item"], **common)
-            elif op_type == "Delete":
-                self.delete_item(table_name, key, **common)
-            elif op_type == "Update":
-                self.update_item(table_name, key, update_expression=op["UpdateExpression"], **common)
+            _write(self, op_type, op, target_items)
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
             rollback(snapshots, marks)
             raise
         except ConditionalCheckFailed as e:
-            errors.append(("ConditionalCheckFailed", str(e.message), original_item))  # type: ignore[arg-type]
+            errors.append(("ConditionalCheckFailed", str(e.message), getattr(e, "original_item", None)))
         except Exception as e:  # moto reports any other failure as the item's cancellation reason
-            errors.append((type(e).__name__, str(e), original_item))  # type: ignore[arg-type]
-
+            errors.append((type(e).__name__, str(e), None))
     if any(code is not None for code, _, _ in errors):
         rollback(snapshots, marks)
         raise TransactionCanceledException(errors)
+
+
+def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], target_items: set[tuple[str, str]]) -> None:
+    """One operation of the transaction: its condition checked against the item as it is, then applied."""
+    if op_type not in OPERATIONS:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    key = _item_key(backend, op_type, op)
+    _check_unicity(target_items, table_name, key)
+    current = backend.get_item(table_name, key)
+    _check_condition(op, current)
+    condition = op.get("ConditionExpression")
+    # None when absent, as moto's own transaction passes them (its update_item annotates them as dicts)
+    names: Any = op.get("ExpressionAttributeNames")
+    values: Any = op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], condition_expression=condition, expression_attribute_names=names, expression_attribute_values=values)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, condition_expression=condition, expression_attribute_names=names, expression_attribute_values=values)
+    elif op_type == "Update":
+        backend.update_item(
+            table_name,
+            key,
+            update_expression=op["UpdateExpression"],
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
+
+
+def _item_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        key: dict[str, Any] = op["Key"]
+        return key
+    attrs = op["Item"]
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _check_unicity(target_items: set[tuple[str, str]], table_name: str, key: dict[str, Any]) -> None:
+    item = (str(table_name), str(dict(sorted(key.items()))))
+    if item in target_items:
+        raise MultipleTransactionsException()
+    target_items.add(item)
+
+
+def _check_condition(op: dict[str, Any], current: Item | None) -> None:
+    condition_expression = op.get("ConditionExpression")
+    if condition_expression is None:
+        return
+    condition_op = get_filter_expression(condition_expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+    if not condition_op.expr(current):
+        wanted = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+        raise _ConditionFailed(current.to_json()["Attributes"] if wanted and current is not None else None)
 
 
 def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
@@ -211,10 +243,14 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     StreamShard.add = _stream_add_in_order  # type: ignore[method-assign]
     for model in UNTRACKED:
-        model.__new__ = staticmethod(_untracked)  # type: ignore[assignment]
+        model.__new__ = staticmethod(_untracked)  # type: ignore[method-assign] # moto tracks instances in __new__
         for cls in (model, *_subclasses(model)):
             cls.instances_tracked.clear()  # type: ignore[attr-defined]
 
 
 def _subclasses(cls: type) -> list[type]:
-    return [s for sub in cls.__subclasses__() for s in (sub, *_subclasses(sub))]
+    found: list[type] = []
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
+        found += [sub, *_subclasses(sub)]
+    return found

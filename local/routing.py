@@ -66,15 +66,22 @@ class Router:
     def match(self, method: str, path: str) -> Match | None:
         candidates = [(route, m) for route in self.routes if (m := route.pattern.match(path))]
         for _rank, resource in sorted({(r.rank, r.resource) for r, _ in candidates}, reverse=True):
-            on_resource = [(r, m) for r, m in candidates if r.resource == resource]
-            for wanted in (method.upper(), "ANY"):
-                for route, m in on_resource:
-                    if route.method == wanted:
-                        return Match(route, {k: v for k, v in m.groupdict().items()})
+            found = _method_match([(r, m) for r, m in candidates if r.resource == resource], method)
+            if found is not None:
+                return found
         return None
 
     def table(self) -> list[tuple[str, str, str]]:
         return sorted((r.resource, r.method, r.function) for r in self.routes)
+
+
+def _method_match(on_resource: list[tuple[Route, re.Match[str]]], method: str) -> Match | None:
+    """The route of one resource for ``method``: the exact method first, else ``ANY``."""
+    for wanted in (method.upper(), "ANY"):
+        for route, m in on_resource:
+            if route.method == wanted:
+                return Match(route, {k: v for k, v in m.groupdict().items()})
+    return None
 
 
 def proxy_event(
@@ -89,21 +96,10 @@ def proxy_event(
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event; binary media types arrive base64-encoded."""
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in headers:
-        single[name] = value
-        multi.setdefault(name, []).append(value)
-    pairs = parse_qsl(query, keep_blank_values=True)
-    query_single = {k: v for k, v in pairs}
-    query_multi: dict[str, list[str]] = {}
-    for k, v in pairs:
-        query_multi.setdefault(k, []).append(v)
+    single, multi = _single_and_multi(headers)
+    query_single, query_multi = _single_and_multi(parse_qsl(query, keep_blank_values=True))
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    # binary media types arrive base64-encoded; so does a text body that is not valid UTF-8, so that
-    # the function sees the bytes that were sent and can refuse them (400) rather than a text with
-    # U+FFFD substituted for them
-    binary = _is_binary(content_type, binary_media_types) or not _is_utf8(body)
+    encoded_body, base64_encoded = _event_body(body, _is_binary(content_type, binary_media_types))
     return {
         "resource": match.route.resource,
         "path": path,
@@ -114,20 +110,45 @@ def proxy_event(
         "multiValueQueryStringParameters": query_multi or None,
         "pathParameters": match.path_parameters or None,
         "stageVariables": None,
-        "requestContext": {
-            "resourcePath": match.route.resource,
-            "httpMethod": method,
-            "path": f"/{stage}{path}",
-            "stage": stage,
-            "requestId": str(uuid.uuid4()),
-            "requestTimeEpoch": int(time.time() * 1000),
-            "protocol": "HTTP/1.1",
-            "accountId": "123456789012",
-            "apiId": "local",
-            "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent", "")},
-        },
-        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8")) if body else None,
-        "isBase64Encoded": bool(binary and body),
+        "requestContext": _request_context(match, method, path, stage, {"sourceIp": source_ip, "userAgent": single.get("User-Agent", "")}),
+        "body": encoded_body,
+        "isBase64Encoded": base64_encoded,
+    }
+
+
+def _event_body(body: bytes, binary_media_type: bool) -> tuple[str | None, bool]:
+    """The event's ``body`` and ``isBase64Encoded``. Binary media types arrive base64-encoded; so does a
+    text body that is not valid UTF-8, so that the function sees the bytes that were sent and can
+    refuse them (400) rather than a text with U+FFFD substituted for them."""
+    if not body:
+        return None, False
+    if binary_media_type or not _is_utf8(body):
+        return base64.b64encode(body).decode(), True
+    return body.decode("utf-8"), False
+
+
+def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Name → last value, and name → every value in order (API Gateway's single- and multi-value maps)."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def _request_context(match: Match, method: str, path: str, stage: str, identity: dict[str, str]) -> dict[str, Any]:
+    return {
+        "resourcePath": match.route.resource,
+        "httpMethod": method,
+        "path": f"/{stage}{path}",
+        "stage": stage,
+        "requestId": str(uuid.uuid4()),
+        "requestTimeEpoch": int(time.time() * 1000),
+        "protocol": "HTTP/1.1",
+        "accountId": "123456789012",
+        "apiId": "local",
+        "identity": identity,
     }
 
 

@@ -10,7 +10,7 @@ import threading
 from typing import NoReturn
 
 from local.cfn import Template
-from local.emulation import CREDENTIALS, client, create_resources, dev_setting, function_environment, start_moto
+from local.emulation import CREDENTIALS, MotoServer, client, create_resources, dev_setting, function_environment, start_moto
 from local.http_server import Gateway, serve
 from local.schedule import Ticker
 from local.streams import StreamPoller, bound_moto_shard_iterators, patch_moto_streams, stream_mappings
@@ -37,19 +37,9 @@ def main() -> int:
     idle = float(os.environ.get("LOCAL_WORKER_IDLE_SECONDS", "300"))
     reaper = Reaper(list(gateway.pools.values()), idle)
     reaper.start()
-    bound_moto_shard_iterators()
-    patch_moto_streams()
-    mappings = stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint))
-    streams = StreamPoller(mappings, trim_lock=moto.lock)
-    streams.start()
+    streams = _start_streams(template, names, gateway, endpoint, moto)
 
-    print(f"AWS emulation (moto): {endpoint}  region us-east-1, any credentials", flush=True)
-    print(f"  tables: {', '.join(names[t] for t in template.resources('AWS::DynamoDB::Table'))}")
-    print(f"  bucket: {', '.join(names[b] for b in template.resources('AWS::S3::Bucket'))}")
-    print(f"  queues: {', '.join(names[q + '.QueueName'] for q in template.resources('AWS::SQS::Queue'))}")
-    print(f"Dev credentials: JWT HS256 secret {dev_setting('LOCAL_JWT_SECRET')!r}, Api-Token {dev_setting('LOCAL_API_TOKEN')!r}")
-    print(f"Schedule: every {period:g} s" if period > 0 else "Schedule: off")
-    print(f"Function workers: up to {MAX_WORKERS} per function, stopped after {idle:g} s idle" if idle > 0 else "Function workers: kept")
+    _describe(template, names, endpoint, period, idle)
     for mapping in streams.mappings:
         print(f"  stream: {mapping!r}")
     for resource, method, function in gateway.router.table():
@@ -67,6 +57,27 @@ def main() -> int:
     moto.stop()
     print("stopped", flush=True)
     return 0
+
+
+def _start_streams(template: Template, names: dict[str, str], gateway: Gateway, endpoint: str, moto: MotoServer) -> StreamPoller:
+    """The template's DynamoDB stream event source mappings, polled from a thread of their own."""
+    bound_moto_shard_iterators()
+    patch_moto_streams()
+    mappings = stream_mappings(template, names, gateway.invoke, lambda service: client(service, endpoint))
+    streams = StreamPoller(mappings, trim_lock=moto.lock)
+    streams.start()
+    return streams
+
+
+def _describe(template: Template, names: dict[str, str], endpoint: str, period: float, idle: float) -> None:
+    """What a developer needs to know of the emulation: where it is, its resources, the dev credentials."""
+    print(f"AWS emulation (moto): {endpoint}  region us-east-1, any credentials", flush=True)
+    print(f"  tables: {', '.join(names[t] for t in template.resources('AWS::DynamoDB::Table'))}")
+    print(f"  bucket: {', '.join(names[b] for b in template.resources('AWS::S3::Bucket'))}")
+    print(f"  queues: {', '.join(names[q + '.QueueName'] for q in template.resources('AWS::SQS::Queue'))}")
+    print(f"Dev credentials: JWT HS256 secret {dev_setting('LOCAL_JWT_SECRET')!r}, Api-Token {dev_setting('LOCAL_API_TOKEN')!r}")
+    print(f"Schedule: every {period:g} s" if period > 0 else "Schedule: off")
+    print(f"Function workers: up to {MAX_WORKERS} per function, stopped after {idle:g} s idle" if idle > 0 else "Function workers: kept")
 
 
 class StopSignals:

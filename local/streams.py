@@ -35,12 +35,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
-from local.cfn import ACCOUNT, REGION, StreamEvent, Template
+from local.cfn import ACCOUNT, REGION, Service, StreamEvent, Template
 
 Invoke = Callable[[str, dict[str, Any]], tuple[str, Any]]  # (function, event) → ("ok", result) | ("error", detail)
-Clients = Callable[[str], Any]  # service name → boto3 client
+Clients = Callable[[Service], Any]  # service name → boto3 client
 READ_LIMIT = 1000  # GetRecords' maximum
 POLL_SECONDS = 0.25  # Lambda polls each shard four times a second
 SHARDS_TTL = 60.0
@@ -153,7 +153,8 @@ class EventSourceMapping:
         return [_plain(r) for r in self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)["Records"]]
 
     def _matches(self, record: dict[str, Any]) -> bool:
-        return not self.patterns or any(p.matches_event(record) for p in self.patterns)
+        # moto's matcher evaluates a pattern against any JSON document; it is annotated for EventBridge events only
+        return not self.patterns or any(p.matches_event(record) for p in self.patterns)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- polling
 
@@ -401,23 +402,32 @@ def patch_moto_streams() -> None:
     - a cancelled transaction must leave no stream record (DynamoDB writes none): whatever restores the
       table, records appended by the cancelled transaction are dropped.
     """
-    import copy
-
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
 
     if getattr(StreamShard, "_patched_for_local_run", False):
         return
+    StreamShard.__deepcopy__ = _shard_deepcopy  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _dropping_cancelled_records(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+    StreamShard._patched_for_local_run = True  # type: ignore[attr-defined]
 
-    def shard_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
-        clone = StreamShard.__new__(StreamShard)
-        memo[id(self)] = clone
-        clone.__dict__.update(self.__dict__)
-        clone.table = copy.deepcopy(self.table, memo)
-        clone.items = list(self.items)
-        return clone
 
-    original = DynamoDBBackend.transact_write_items
+def _shard_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    """A copy of a stream shard that shares its (never changed) records: only the list is new."""
+    import copy
+
+    from moto.dynamodb.models.table import StreamShard
+
+    clone = cast(StreamShard, StreamShard.__new__(StreamShard))
+    memo[id(self)] = clone
+    clone.__dict__.update(self.__dict__)
+    clone.table = copy.deepcopy(self.table, memo)
+    clone.items = list(self.items)
+    return clone
+
+
+def _dropping_cancelled_records(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``transact_write_items`` that, when the transaction fails, drops the stream records it appended."""
 
     def transact_write_items(self: Any, *args: Any, **kwargs: Any) -> Any:
         before = {name: len(t.stream_shard.items) for name, t in self.tables.items() if t.stream_shard is not None}
@@ -430,6 +440,4 @@ def patch_moto_streams() -> None:
                     del shard.items[length:]
             raise
 
-    StreamShard.__deepcopy__ = shard_deepcopy  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    StreamShard._patched_for_local_run = True  # type: ignore[attr-defined]
+    return transact_write_items

@@ -101,8 +101,10 @@ class Worker:
         self.idle_since = time.monotonic()
 
     def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
+        """``("ok", result)`` or ``("error", detail)``, as the worker process answers."""
         self.conn.send(event)
-        return self.conn.recv()
+        status, detail = self.conn.recv()
+        return str(status), detail
 
     def stop(self, timeout: float = 2) -> None:
         self.process.terminate()
@@ -136,7 +138,9 @@ class FunctionPool:
     def reap(self, idle_seconds: float) -> int:
         """Stop the workers idle for more than ``idle_seconds``, as Lambda recycles idle execution
         environments: a function used once does not hold a process for good. Answers how many."""
-        now, kept, expired = time.monotonic(), [], []
+        now = time.monotonic()
+        kept: list[Worker] = []
+        expired: list[Worker] = []
         with self._lock:
             while True:
                 try:

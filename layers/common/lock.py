@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.13"]
@@ -27,13 +28,15 @@ HEADER = """\
 """
 
 
-def resolve(requirements: str, *options: str) -> list[dict]:
+def resolve(requirements: str, *options: str) -> list[dict[str, Any]]:
+    """pip's installation report (its ``install`` entries) for ``requirements`` on the Lambda platform."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--dry-run"]
         command += ["--ignore-installed", "--target", scratch, "--report", str(report), *PLATFORM, *options, "-r", requirements]
         subprocess.run(command, cwd=HERE, check=True)  # noqa: S603 - pip, with our own arguments
-        return json.loads(report.read_text())["install"]
+        installs: list[dict[str, Any]] = json.loads(report.read_text())["install"]
+        return installs
 
 
 def canonical(name: str) -> str:

@@ -24,7 +24,7 @@ import secrets
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
-from typing import Any, Optional
+from typing import Optional, TypedDict
 
 from livestream.clock import iso
 from livestream.secrets import get_secret_json
@@ -46,7 +46,33 @@ def credentials() -> tuple[str, str]:
     return secret["appId"], secret["appCertificate"]
 
 
-def mint(channel_name: str, uid: int, user_id: str, role: str) -> dict[str, Any]:
+class RtcCredentials(TypedDict):
+    """What a client joins the channel's audio/video with."""
+
+    appId: str
+    channelName: str
+    token: str
+    uid: int
+    role: str
+    expiresAt: str
+
+
+class RtmCredentials(TypedDict):
+    """What a client logs in to Agora's messaging with, as the user."""
+
+    appId: str
+    channelName: str
+    userId: str
+    token: str
+    expiresAt: str
+
+
+class Credentials(TypedDict):
+    agora: RtcCredentials
+    rtm: RtmCredentials
+
+
+def mint(channel_name: str, uid: int, user_id: str, role: str) -> Credentials:
     """``{"agora": {...}, "rtm": {...}}`` for a participant: an RTC publisher token for host, broadcaster
     and guest, a subscriber token for the audience; an RTM token for the user id."""
     app_id, certificate = credentials()

@@ -176,9 +176,9 @@ _TITLE = Field(
 )
 _INTEREST = Field(None, max_length=50, description="At most 50 characters", examples=["music"])
 _MOTIVATION = Field(None, max_length=1000, description="At most 1000 characters; may hold line breaks and tabs")
-_PLANNED = Field(
-    None, description="ISO 8601, not in the past, at most 90 days ahead; absent: the stream is live now", examples=["2026-01-15T18:00:00.000Z"]
-)
+_PLANNED_DESCRIPTION = "ISO 8601, not in the past, at most 90 days ahead; absent: the stream is live now"
+_PLANNED_EXAMPLES = ["2026-01-15T18:00:00.000Z"]
+_PLANNED = Field(None, description=_PLANNED_DESCRIPTION, examples=_PLANNED_EXAMPLES)
 
 
 class CreateStreamForm(BaseModel):
@@ -204,7 +204,7 @@ class CreateStreamForm(BaseModel):
     motivation: Optional[str] = _MOTIVATION
     interest: Optional[str] = _INTEREST
     plannedStartDate: Optional[str] = Field(
-        None, json_schema_extra={"format": "date-time"}, description=_PLANNED.description, examples=_PLANNED.examples
+        None, json_schema_extra={"format": "date-time"}, description=_PLANNED_DESCRIPTION, examples=_PLANNED_EXAMPLES
     )
     thumbnail: Optional[bytes] = Field(
         None,

@@ -28,6 +28,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def ok(data: Any, status: int = 200) -> Response:
+def ok(data: Any, status: int = 200) -> Response[str]:
     """A success answer: ``data`` in the envelope."""
     return Response(status_code=status, content_type=JSON, body=dumps(body(status, data)))

@@ -101,7 +101,7 @@ class StreamChange:
 
     @property
     def stream_id(self) -> str:
-        return (self.new or self.old or {})["id"]
+        return str((self.new or self.old or {})["id"])
 
 
 def stream_change(record: Any) -> Optional[StreamChange]:
@@ -203,13 +203,24 @@ def handle(change: StreamChange, batch: Optional[Batch] = None) -> list[str]:
     """Publish what ``change`` means; the detail types published. Within a ``batch`` only the newest
     record of a stream may say its audience changed (since the batch's first record of it)."""
     events = lifecycle(change)
-    live = change.new is not None and change.new.get("status") == "active"
-    moved = batch.audience_moved(change) if batch is not None else audience_moved(change)
-    if live and moved and claim_audience_event(change.stream_id, change.sequence, now()):
-        events.append((AUDIENCE_CHANGED, detail(change.new, None, iso(change.at) or "")))
+    audience_event = _audience_changed(change, batch)
+    if audience_event is not None:
+        events.append(audience_event)
     if events:
         publish([entry(kind, body) for kind, body in events])
     return [kind for kind, _ in events]
+
+
+def _audience_changed(change: StreamChange, batch: Optional[Batch]) -> Optional[tuple[str, dict[str, Any]]]:
+    """The audience.changed event ``change`` means: only while the stream is live, when its counts moved
+    and this record won the throttle."""
+    live = change.new
+    if live is None or live.get("status") != "active":
+        return None
+    moved = batch.audience_moved(change) if batch is not None else audience_moved(change)
+    if not moved or not claim_audience_event(change.stream_id, change.sequence, now()):
+        return None
+    return AUDIENCE_CHANGED, detail(live, None, iso(change.at))
 
 
 class Batch:
