@@ -325,6 +325,25 @@ def test_viewer_search_is_checked_text(api, world):
     assert api.get(viewers, query={"search": "ada"}, user=CREATOR).status == 200
 
 
+def test_text_lengths_are_told_in_characters(api, world):
+    """A text parameter's length bounds name the field and count characters (not "items"), in both shapes."""
+    viewers = f"/api/v1/live-stream/{world['id']}/viewers"
+    for too_long in ["a" * 51, "é" * 51, "😀" * 51]:
+        reply = api.get(viewers, query={"search": too_long}, user=CREATOR)
+        assert reply.status == 400 and reply.errors[1:] == ["search: must be at most 50 characters"], reply.json
+    assert api.get(viewers, query={"search": "😀" * 50}, user=CREATOR).status == 200
+    assert api.get(viewers, query={"search": ""}, user=CREATOR).errors[1:] == ["search: must not be empty"]
+
+    def message(**query: Any) -> str:
+        reply = api.get("/v1/live-events", query=query, api_token=API_TOKEN)
+        assert reply.status == 400 and reply.json["code"] == 400100, reply.json
+        return str(reply.json["message"])
+
+    assert message(title_contains="t" * 201) == "title_contains: must be at most 200 characters"
+    assert message(live_event_ids="a" * 301) == "live_event_ids: must be at most 300 characters"
+    assert message(next="A" * 4097) == "next: must be at most 4096 characters"
+
+
 def _platform_400(reply: Reply, parameter: str) -> None:
     assert reply.status == 400, (parameter, reply.json)
     assert reply.json["error"] is True and reply.json["code"] == 400100 and parameter in reply.json["message"], reply.json

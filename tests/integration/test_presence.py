@@ -160,6 +160,15 @@ def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(api, live):
             "payload.uid",
         ),
         (json.dumps({"productId": 1, "eventType": 105, "notifyMs": 1, "payload": {}}).encode(), "noticeId"),
+        # text fields are checked text, as everywhere: no lone surrogates, no control characters
+        (b'{"noticeId": "\\ud800", "productId": 1, "eventType": 105, "notifyMs": 1, "payload": {}}', "noticeId: must be valid Unicode text"),
+        (
+            json.dumps({"noticeId": "n", "productId": 1, "eventType": 102, "notifyMs": 1, "payload": {"channelName": "c\x00", "ts": 1}}).encode(),
+            "payload.channelName: must not contain control characters",
+        ),
+        (json.dumps({"noticeId": "n\x1b", "productId": 1, "eventType": 999, "notifyMs": 1, "payload": {}}).encode(), "noticeId: must not contain"),
+        (json.dumps({"noticeId": "n", "productId": 1, "eventType": 999, "notifyMs": 1, "sid": "s\x85", "payload": {}}).encode(), "sid: must not"),
+        (json.dumps({"noticeId": "", "productId": 1, "eventType": 999, "notifyMs": 1, "payload": {}}).encode(), "noticeId: must not be empty"),
     ],
 )
 def test_garbage_with_a_valid_signature_is_400_naming_the_field(api, live, body, detail):

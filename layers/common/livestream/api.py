@@ -445,7 +445,9 @@ _MESSAGES = {
     "enum": "must be one of {expected}",
     "string_pattern_mismatch": "has an invalid format",
     "id_pattern_mismatch": "must be a 24-character lowercase hex id",
+    "too_short": "must have at least {min_length} items",
     "too_long": "must have at most {max_length} items",
+    "string_unicode": "must be valid Unicode text (it holds a lone surrogate)",
     "bool_parsing": "must be a boolean",
     "model_attributes_type": "must be an object",
     "dict_type": "must be an object",
@@ -467,7 +469,7 @@ _LOCATIONS = ("body", "query", "path", "header", "form", "file")
 
 
 def _detail(err: Mapping[str, Any]) -> str:
-    loc = [str(part) for part in err.get("loc", ()) if part not in _LOCATIONS]
+    loc = [str(part) for part in err.get("loc", ()) if part not in _LOCATIONS and part != ""]  # "": an empty map key
     if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
         return "body: must be valid JSON"
     if not loc and err.get("type") == "value_error":
@@ -475,11 +477,19 @@ def _detail(err: Mapping[str, Any]) -> str:
     return f"{'.'.join(loc) or 'body'}: {_message(err)}"
 
 
+# a length bound on a text type with validators of its own (``QueryText``) is reported as a collection's
+_TEXT_LENGTHS = {"too_short": "string_too_short", "too_long": "string_too_long"}
+
+
 def _message(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     context = err.get("ctx") or {}
     if kind == "string_pattern_mismatch" and context.get("pattern") == ID_PATTERN:
         kind = "id_pattern_mismatch"
+    if isinstance(err.get("input"), str):
+        kind = _TEXT_LENGTHS.get(kind, kind)
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return "must not be empty"
     template = _MESSAGES.get(kind)
     try:
         return template.format(**context) if template else _plain(err.get("msg", "is invalid"))

@@ -64,13 +64,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+VariantName = Annotated[Text, Field(min_length=1, max_length=50)]
+"""A key of ``profilePhoto.variants``: stored as a map key, which DynamoDB needs to be at least a character."""
+
+
 class ProfilePhoto(_Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     id: Optional[Text] = Field(None, alias="_id", max_length=64)
     url: Optional[Text] = Field(None, max_length=2048)
     type: Optional[Text] = Field(None, max_length=50)
-    variants: dict[Annotated[Text, Field(max_length=50)], Annotated[Text, Field(max_length=2048)]] = Field(default_factory=dict, max_length=20)
+    variants: dict[VariantName, Annotated[Text, Field(max_length=2048)]] = Field(default_factory=dict, max_length=20)
     createdAt: Optional[Text] = Field(None, max_length=64)
     updatedAt: Optional[Text] = Field(None, max_length=64)
 

@@ -33,11 +33,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from livestream import clock, participants, store
 from livestream.clock import iso
 from livestream.errors import Unauthorized
+from livestream.models import Text
 from livestream.observability import logger
 from livestream.secrets import get_secret_string
 from livestream.settings import get_settings
@@ -71,7 +72,7 @@ class ChannelEventPayload(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    channelName: Optional[StrictStr] = Field(None, min_length=1, max_length=64)
+    channelName: Optional[Text] = Field(None, min_length=1, max_length=64)
     uid: Optional[StrictInt] = Field(None, ge=0, le=2**32 - 1)
     clientSeq: Optional[StrictInt] = Field(None, ge=0, le=2**64 - 1, description="Orders the events of one uid")
     ts: Optional[StrictInt] = Field(None, ge=0, le=2**40, description="When the event happened at Agora (Unix seconds)")
@@ -82,11 +83,11 @@ class AgoraNotification(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    noticeId: StrictStr = Field(min_length=1, max_length=200)
+    noticeId: Text = Field(min_length=1, max_length=200)
     productId: StrictInt
     eventType: StrictInt
     notifyMs: StrictInt = Field(ge=0)
-    sid: Optional[StrictStr] = None
+    sid: Optional[Text] = None
     payload: ChannelEventPayload
 
     @model_validator(mode="after")
