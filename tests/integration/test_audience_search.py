@@ -59,6 +59,21 @@ def test_the_index_follows_joins_and_leaves(api, live):
     assert found(live["id"], "yilmaz") == ([VIEWERS[1], VIEWERS[3], VIEWERS[2], VIEWERS[0]], 4)
 
 
+def test_a_search_longer_than_the_index_keys_pages_on(api, live):
+    """A search of more than 10 characters has no count of its own: its first page still shows that a
+    second one follows, and the second holds the rest."""
+    for who in VIEWERS:
+        join(api, live, who)
+    api.settle()
+    pages = [
+        api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"search": "deniz yilmaz", "limit": 2, "page": page}).data
+        for page in (1, 2)
+    ]
+    assert [p["pagination"]["hasNextPage"] for p in pages] == [True, False]
+    assert [v["_id"] for p in pages for v in p["list"]] == VIEWERS[::-1]
+    assert pages[1]["pagination"]["totalItems"] == 4
+
+
 def test_only_participant_records_reach_it(api, aws, live):
     join(api, live, VIEWERS[0])
     seen = []

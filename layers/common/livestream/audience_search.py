@@ -13,7 +13,7 @@ PREFIX_CAP characters, not ending in a space unless PREFIX_CAP long: the search 
 (:mod:`livestream.store.audience`), and a count. A search of up to PREFIX_CAP characters reads its key's
 newest ``page × limit`` entries of each shard and the count: a fixed number of items at any audience
 size, and an exact ``totalItems`` once settled. A longer search reads its first PREFIX_CAP characters'
-key the same way and keeps the entries with a word starting with the whole search (kept in those
+key the same way (and the next page's entries) and keeps the entries with a word starting with the whole search (kept in those
 entries' ``terms``): viewers sharing the first PREFIX_CAP characters beyond what is read are not looked
 at, and ``totalItems`` counts the matches among what was read.
 
@@ -76,15 +76,18 @@ def matches(terms: Iterable[str], search: str) -> bool:
 # ---------------------------------------------------------------- the request: one search
 
 
-def search(stream_id: str, text: str, wanted: int) -> tuple[list[str], int]:
-    """The newest ``wanted`` matches (audience sort keys ``<joinedAt>#<userId>``) and ``totalItems``."""
+def search(stream_id: str, text: str, wanted: int, ahead: int = 0) -> tuple[list[str], int]:
+    """The newest ``wanted`` matches (audience sort keys ``<joinedAt>#<userId>``) and ``totalItems``. A
+    search longer than PREFIX_CAP has no count: it reads ``ahead`` more entries (the next page's), so that
+    its ``totalItems`` shows a next page when one has matches."""
     query = normalize(text)[:SEARCH_MAX]
     if not query:
         return [], 0
     key = query[:PREFIX_CAP]
-    found = audience.search_entries(stream_id, key, wanted)
     if len(query) <= PREFIX_CAP:
+        found = audience.search_entries(stream_id, key, wanted)
         return [entry["sort"] for entry in found], audience.search_count(stream_id, key)
+    found = audience.search_entries(stream_id, key, wanted + ahead)
     kept = [entry["sort"] for entry in found if matches(entry["terms"], query)]
     return kept, len(kept)
 
