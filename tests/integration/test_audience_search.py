@@ -4,13 +4,11 @@ template) keeps the word-prefix entries and their counts, exactly once whatever 
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from livestream import audience_search, store
 from livestream.store import audience
-from local.streams import stream_mappings
-from tests.support import invoke_function, resolved_names, resources_of, template, user_id
+from tests.support import invoke_function, user_id
 
 HOST = user_id(1)
 VIEWERS = [user_id(100 + n) for n in range(4)]
@@ -33,10 +31,8 @@ def leave(api, stream, who):
 
 
 def mapping_with(aws, invoke):
-    sqs = boto3.client("sqs")
-    urls = {q: sqs.get_queue_url(QueueName=aws.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
-    mappings = stream_mappings(template(), resolved_names(aws.names, urls), invoke, boto3.client, retry_delay=0)
-    return next(m for m in mappings if m.function == "AudienceSearchFunction")
+    """The AudienceSearchFunction mapping, invoking through ``invoke`` (to make it fail as Lambda can)."""
+    return aws.mapping_with("AudienceSearchFunction", invoke)
 
 
 def found(stream_id, text, wanted=100):
