@@ -65,13 +65,6 @@ def client() -> Any:
     return _client
 
 
-def reset_client() -> None:
-    """A new client of the same session (its service model is cached): a SnapStart restore drops the
-    connections the snapshot's client pooled."""
-    global _client
-    _client = boto3.client("dynamodb")
-
-
 def table() -> str:
     return get_settings().table_name
 
