@@ -80,3 +80,15 @@ def _pages(pk, requests):
     page, last = store.query_page("pk = :pk", {":pk": pk}, page_size=3)
     rest, end = store.query_page("pk = :pk", {":pk": pk}, page_size=3, start=last)
     assert len(page) == 3 and [i["sk"] for i in rest] == ["REMINDER#3", "REMINDER#4"] and end is None
+
+
+def test_the_stream_object_documents_exactly_the_statuses_the_store_knows():
+    from typing import get_args
+
+    from livestream import models
+    from livestream.store.streams import TRANSITIONS, StreamStatus
+
+    assert set(get_args(models.StreamStatus)) == {status.value for status in StreamStatus}
+    # scheduled → active → ended, or scheduled → cancelled: no other transition
+    moves = {(action, a.value, b.value) for action, edges in TRANSITIONS.items() for a, b in edges.items()}
+    assert moves == {("start", "scheduled", "active"), ("end", "active", "ended"), ("end", "scheduled", "cancelled")}
