@@ -111,3 +111,15 @@ def test_items_left_unprocessed_round_after_round_are_a_503(monkeypatch):
     with pytest.raises(ServiceUnavailable):
         store.follow_unprocessed(throttled, {"T": ["item"]})
     assert len(sent) == store.UNPROCESSED_ROUNDS and len(pauses) == store.UNPROCESSED_ROUNDS - 1
+
+
+def test_the_stream_object_documents_exactly_the_statuses_the_store_knows():
+    from typing import get_args
+
+    from livestream import models
+    from livestream.store.streams import TRANSITIONS, StreamStatus
+
+    assert set(get_args(models.StreamStatus)) == {status.value for status in StreamStatus}
+    # scheduled → active → ended, or scheduled → cancelled: no other transition
+    moves = {(action, a.value, b.value) for action, edges in TRANSITIONS.items() for a, b in edges.items()}
+    assert moves == {("start", "scheduled", "active"), ("end", "active", "ended"), ("end", "scheduled", "cancelled")}
