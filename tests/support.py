@@ -232,13 +232,21 @@ class AwsResources:
         """The emulated event source mapping of ``function``'s DynamoDB stream event (created once)."""
         cache = self.__dict__.setdefault("_mappings", {})
         if function not in cache:
-            from local.streams import stream_mappings
-
-            sqs = boto3.client("sqs")
-            urls = {q: sqs.get_queue_url(QueueName=self.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
-            for found in stream_mappings(template(), resolved_names(self.names, urls), invoke_function, boto3.client, retry_delay=0):
+            for found in self.new_mappings(invoke_function):
                 cache.setdefault(found.function, found)
         return cache[function]
+
+    def mapping_with(self, function: str, invoke: Any) -> Any:
+        """A new event source mapping of ``function``'s stream event, invoking through ``invoke`` (to make
+        it fail as Lambda can)."""
+        return next(m for m in self.new_mappings(invoke) if m.function == function)
+
+    def new_mappings(self, invoke: Any) -> list[Any]:
+        from local.streams import stream_mappings
+
+        sqs = boto3.client("sqs")
+        urls = {q: sqs.get_queue_url(QueueName=self.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
+        return list(stream_mappings(template(), resolved_names(self.names, urls), invoke, boto3.client, retry_delay=0))
 
     def reminder_messages(self) -> list[dict[str, Any]]:
         """Every message on the reminder queue (received once, then deleted)."""

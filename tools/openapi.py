@@ -4,7 +4,7 @@ Each function's Powertools resolver describes its routes (parameters, request bo
 fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
 know: the envelope, each operation's success status and data model, every error status it can
 answer with its canonical message, the security schemes, the request bodies that functions read
-themselves (``livestream.contract.REQUEST_BODIES``), and the success examples in tools/examples.
+themselves (``livestream.openapi_models.REQUEST_BODIES``), and the success examples in tools/examples.
 
     python -m tools.openapi [--check] [openapi.json]
 
@@ -65,7 +65,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import Server
     from pydantic import TypeAdapter
 
-    from livestream import contract
+    from livestream import openapi_models
     from livestream.errors import CANONICAL_MESSAGES
     from livestream.routes import ROUTES
 
@@ -95,8 +95,8 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
         schemas.setdefault(name, generated)
         return {"$ref": f"#/components/schemas/{name}"}
 
-    error_envelope = ref("ErrorEnvelope", contract.ErrorEnvelope)
-    platform_error = ref("PlatformError", contract.PlatformError)
+    error_envelope = ref("ErrorEnvelope", openapi_models.ErrorEnvelope)
+    platform_error = ref("PlatformError", openapi_models.PlatformError)
     examples = success_examples()
 
     def error(status: int, platform: bool) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 media = "text/html" if path == "/docs" else "application/json"
                 responses = {str(op.success): {"description": "Success", "content": {media: {}}}}
             else:
-                data_schema = ref(op.data, contract.DATA_MODELS[op.data]) if op.data else {}
+                data_schema = ref(op.data, openapi_models.DATA_MODELS[op.data]) if op.data else {}
                 if op.shape == "envelope":
                     name = f"Envelope_{op.data}" + ("" if op.success == 200 else f"_{op.success}")
                     schemas.setdefault(name, _envelope_schema(data_schema, op.success))
@@ -129,7 +129,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
             if "503" in responses:
                 responses["503"]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
             operation["responses"] = responses
-            bodies = contract.REQUEST_BODIES.get((path, method))
+            bodies = openapi_models.REQUEST_BODIES.get((path, method))
             if bodies:  # a body the function reads itself (create: multipart or JSON)
                 content: dict[str, Any] = {media: {"schema": ref(model.__name__, model)} for media, model in bodies.items()}
                 if "multipart/form-data" in content:

@@ -21,7 +21,7 @@ FILES = frozenset({"thumbnail"})
 @app.post("/api/v1/live-stream/create", summary="Create a live stream", tags=["Live streams"])
 def create_stream(idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None):
     # the body (multipart/form-data or JSON) is read strictly by the layer; its documented schemas
-    # are livestream.contract's CreateStreamForm and CreateStreamJson
+    # are livestream.openapi_models' CreateStreamForm and CreateStreamJson
     fields, files, is_form = request_fields(app, files=FILES)
     command = parse(CreateStreamCommand, fields, form=is_form)
     stream = streams.create_stream(

@@ -3,7 +3,8 @@
 DynamoDB round trips: 1 BatchGetItem (stream, caller's participation) + 1 GetItem (the newest-viewers
 window, whatever the audience size) + 1 BatchGetItem per 100 keys of profiles and follow edges (2 for a
 full page of 100); a search reads instead of the window 1 GetItem (its prefix's count) + 1 Query per
-shard of its prefix's index key (4, ``Limit`` page × limit): the same at any audience size.
+shard of its prefix's index key (4, ``Limit`` page × limit; a search longer than the index's 10-character
+prefixes: no count, ``Limit`` (page + 1) × limit): the same at any audience size.
 """
 
 from typing import Annotated, Optional

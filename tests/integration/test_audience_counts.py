@@ -4,13 +4,11 @@ template) counts them onto the stream item, exactly once whatever fails."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from livestream import store
-from local.streams import stream_mappings
-from tests.support import invoke_function, resolved_names, resources_of, template, user_id
+from tests.support import invoke_function, user_id
 
 HOST = user_id(1)
 VIEWERS = [user_id(100 + n) for n in range(6)]
@@ -38,10 +36,7 @@ def counts(stream_id):
 
 def mapping_with(aws, invoke):
     """The AudienceCountsFunction mapping, invoking through ``invoke`` (to make it fail as Lambda can)."""
-    sqs = boto3.client("sqs")
-    urls = {q: sqs.get_queue_url(QueueName=aws.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
-    mappings = stream_mappings(template(), resolved_names(aws.names, urls), invoke, boto3.client, retry_delay=0)
-    return next(m for m in mappings if m.function == "AudienceCountsFunction")
+    return aws.mapping_with("AudienceCountsFunction", invoke)
 
 
 def test_joins_and_leaves_never_write_the_stream_item(api, live, monkeypatch):

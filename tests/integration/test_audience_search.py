@@ -4,13 +4,11 @@ template) keeps the word-prefix entries and their counts, exactly once whatever 
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from livestream import audience_search, store
 from livestream.store import audience
-from local.streams import stream_mappings
-from tests.support import invoke_function, resolved_names, resources_of, template, user_id
+from tests.support import invoke_function, user_id
 
 HOST = user_id(1)
 VIEWERS = [user_id(100 + n) for n in range(4)]
@@ -33,10 +31,8 @@ def leave(api, stream, who):
 
 
 def mapping_with(aws, invoke):
-    sqs = boto3.client("sqs")
-    urls = {q: sqs.get_queue_url(QueueName=aws.names[f"{q}.QueueName"])["QueueUrl"] for q in resources_of("AWS::SQS::Queue")}
-    mappings = stream_mappings(template(), resolved_names(aws.names, urls), invoke, boto3.client, retry_delay=0)
-    return next(m for m in mappings if m.function == "AudienceSearchFunction")
+    """The AudienceSearchFunction mapping, invoking through ``invoke`` (to make it fail as Lambda can)."""
+    return aws.mapping_with("AudienceSearchFunction", invoke)
 
 
 def found(stream_id, text, wanted=100):
@@ -57,6 +53,21 @@ def test_the_index_follows_joins_and_leaves(api, live):
     api.settle()
     assert found(live["id"], "deniz1") == ([VIEWERS[1]], 1)
     assert found(live["id"], "yilmaz") == ([VIEWERS[1], VIEWERS[3], VIEWERS[2], VIEWERS[0]], 4)
+
+
+def test_a_search_longer_than_the_index_keys_pages_on(api, live):
+    """A search of more than 10 characters has no count of its own: its first page still shows that a
+    second one follows, and the second holds the rest."""
+    for who in VIEWERS:
+        join(api, live, who)
+    api.settle()
+    pages = [
+        api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"search": "deniz yilmaz", "limit": 2, "page": page}).data
+        for page in (1, 2)
+    ]
+    assert [p["pagination"]["hasNextPage"] for p in pages] == [True, False]
+    assert [v["_id"] for p in pages for v in p["list"]] == VIEWERS[::-1]
+    assert pages[1]["pagination"]["totalItems"] == 4
 
 
 def test_only_participant_records_reach_it(api, aws, live):

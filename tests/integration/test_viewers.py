@@ -28,6 +28,20 @@ def live(api):
     return stream
 
 
+def queries_seen(monkeypatch):
+    """The Query requests made from now on (each one's parameters), still sent."""
+    calls = []
+    client = store.client()
+    real = client.query
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "query", counting)
+    return calls
+
+
 def viewers(api, stream, who=HOST, **query):
     api.settle()  # the joins and leaves so far have been counted
     return api.get(f"/api/v1/live-stream/{stream['id']}/viewers", user=who, query=query or None)
@@ -134,6 +148,8 @@ def test_a_viewer_who_left_is_not_found(api, live):
         ("ali veli sahin", {"Ali Veli"}),  # longer than the index keys' prefixes
         ("ali veli sahinler", set()),
         ("   ", set()),  # nothing to look for
+        ("mehmetali y", {"Mehmetali"}),  # a longer search whose index key ends in a space
+        ("mehmetali yilmaz", {"Mehmetali"}),
     ],
 )
 def test_search_folds_and_reads_words_in_a_row(api, search, expected):
@@ -143,6 +159,7 @@ def test_search_folds_and_reads_words_in_a_row(api, search, expected):
         user_id(200): ("José", "García", "jgarcia"),
         user_id(201): ("Çağrı", "Öztürk", "cagri.ozturk"),
         user_id(202): ("Ali Veli", "Şahin", "av"),
+        user_id(203): ("Mehmetali", "Yılmaz", "mm"),
     }
     stream = api.create(host).data
     for who, (name, surname, username) in people.items():
@@ -150,23 +167,15 @@ def test_search_folds_and_reads_words_in_a_row(api, search, expected):
         assert api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": stream["id"]}, user=who).status == 200
     data = viewers(api, stream, who=host, search=search).data
     assert {v["name"] for v in data["list"]} == expected and data["pagination"]["totalItems"] == len(expected)
-    assert data["participantAudienceTotal"] == 3
+    assert data["participantAudienceTotal"] == len(people)
 
 
 def test_a_search_reads_its_prefix_key_not_the_audience(api, live, monkeypatch):
     """A search queries its prefix's index shards (``Limit`` page × limit each), never the AudienceIndex."""
     from livestream.store import audience
 
-    calls = []
-    client = store.client()
-    real = client.query
-
-    def counting(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
     api.settle()
-    monkeypatch.setattr(client, "query", counting)
+    calls = queries_seen(monkeypatch)
     data = api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"search": "yil", "limit": 2, "page": 2}).data
     assert [v["_id"] for v in data["list"]] == [VIEWERS[3], VIEWERS[2]]
     assert len(calls) == audience.SEARCH_SHARDS and all("IndexName" not in c and c["Limit"] == 4 for c in calls)
@@ -214,16 +223,8 @@ def test_an_ended_stream_has_no_viewers(api, live):
 
 def test_a_page_reads_the_window_not_the_audience(api, live, monkeypatch):
     """Without search, a page is one read of the newest-viewers window the aggregator keeps: no index query."""
-    calls = []
-    client = store.client()
-    real = client.query
-
-    def counting(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
     api.settle()
-    monkeypatch.setattr(client, "query", counting)
+    calls = queries_seen(monkeypatch)
     data = api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST, query={"limit": 2, "page": 2}).data
     assert calls == [] and [v["_id"] for v in data["list"]] == [VIEWERS[4], VIEWERS[3]]
 

@@ -6,6 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from livestream import store
+from livestream.errors import ServiceUnavailable
 
 
 def cancelled(*codes: str) -> ClientError:
@@ -80,3 +81,45 @@ def _pages(pk, requests):
     page, last = store.query_page("pk = :pk", {":pk": pk}, page_size=3)
     rest, end = store.query_page("pk = :pk", {":pk": pk}, page_size=3, start=last)
     assert len(page) == 3 and [i["sk"] for i in rest] == ["REMINDER#3", "REMINDER#4"] and end is None
+
+
+def test_unprocessed_batch_items_are_resent_with_backoff(monkeypatch):
+    """DynamoDB leaves the items it throttled in ``UnprocessedKeys``: they are asked again after a pause."""
+    key = {"S": "k"}
+    answers = [{"UnprocessedKeys": {"T": {"Keys": [key]}}}, {"Responses": {}}]
+    sent, pauses = [], []
+
+    def batch_get_item(RequestItems):
+        sent.append(RequestItems)
+        return answers[len(sent) - 1]
+
+    monkeypatch.setattr(store._client, "batch_get_item", batch_get_item)
+    monkeypatch.setattr(store.time, "sleep", pauses.append)
+    store.batch_get([{"pk": "a", "sk": "b"}])
+    assert len(sent) == 2 and sent[1] == {"T": {"Keys": [key]}} and len(pauses) == 1
+
+
+def test_items_left_unprocessed_round_after_round_are_a_503(monkeypatch):
+    """A table throttled throughout is a dependency failing (503), not a loop until the function times out."""
+    sent, pauses = [], []
+
+    def throttled(request):
+        sent.append(request)
+        return request  # nothing processed
+
+    monkeypatch.setattr(store.time, "sleep", pauses.append)
+    with pytest.raises(ServiceUnavailable):
+        store.follow_unprocessed(throttled, {"T": ["item"]})
+    assert len(sent) == store.UNPROCESSED_ROUNDS and len(pauses) == store.UNPROCESSED_ROUNDS - 1
+
+
+def test_the_stream_object_documents_exactly_the_statuses_the_store_knows():
+    from typing import get_args
+
+    from livestream import models
+    from livestream.store.streams import TRANSITIONS, StreamStatus
+
+    assert set(get_args(models.StreamStatus)) == {status.value for status in StreamStatus}
+    # scheduled → active → ended, or scheduled → cancelled: no other transition
+    moves = {(action, a.value, b.value) for action, edges in TRANSITIONS.items() for a, b in edges.items()}
+    assert moves == {("start", "scheduled", "active"), ("end", "active", "ended"), ("end", "scheduled", "cancelled")}

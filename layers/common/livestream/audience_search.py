@@ -8,13 +8,14 @@ or the surname). A word starts at the field's start or at a letter or digit afte
 (``cem`` finds the username ``u_cem``; ``_cem`` does not).
 
 The index: for every word start of a viewer's fields, every prefix of the text from there (1 to
-PREFIX_CAP characters, not ending in a space) has an entry ``<joinedAt>#<userId>`` under its key, sharded
-by the viewer (:mod:`livestream.store.audience`), and a count. A search of up to PREFIX_CAP characters
-reads its key's newest ``page × limit`` entries of each shard and the count: a fixed number of items at
-any audience size, and an exact ``totalItems`` once settled. A longer search reads its first PREFIX_CAP
-characters' key the same way and keeps the entries with a word starting with the whole search (kept in
-those entries' ``terms``): viewers sharing the first PREFIX_CAP characters beyond what is read are not
-looked at, and ``totalItems`` counts the matches among what was read.
+PREFIX_CAP characters, not ending in a space unless PREFIX_CAP long: the search ``mehmetali y`` reads
+``mehmetali ``) has an entry ``<joinedAt>#<userId>`` under its key, sharded by the viewer
+(:mod:`livestream.store.audience`), and a count. A search of up to PREFIX_CAP characters reads its key's
+newest ``page × limit`` entries of each shard and the count: a fixed number of items at any audience
+size, and an exact ``totalItems`` once settled. A longer search reads its first PREFIX_CAP characters'
+key the same way (and the next page's entries) and keeps the entries with a word starting with the whole search (kept in those
+entries' ``terms``): viewers sharing the first PREFIX_CAP characters beyond what is read are not looked
+at, and ``totalItems`` counts the matches among what was read.
 
 The index is kept by AudienceSearchFunction from the participants' records on the table's stream
 (:func:`apply`), never on the request path: a join or leave writes only its participant.
@@ -63,7 +64,7 @@ def prefixes(text: str) -> dict[str, list[str]]:
     found: dict[str, set[str]] = {}
     for word in words(text):
         for length in range(1, min(len(word), PREFIX_CAP) + 1):
-            if not word[length - 1].isspace():
+            if length == PREFIX_CAP or not word[length - 1].isspace():  # a longer search reads the last one
                 found.setdefault(word[:length], set()).update([word] if length == PREFIX_CAP else [])
     return {prefix: sorted(kept) for prefix, kept in found.items()}
 
@@ -75,15 +76,18 @@ def matches(terms: Iterable[str], search: str) -> bool:
 # ---------------------------------------------------------------- the request: one search
 
 
-def search(stream_id: str, text: str, wanted: int) -> tuple[list[str], int]:
-    """The newest ``wanted`` matches (audience sort keys ``<joinedAt>#<userId>``) and ``totalItems``."""
+def search(stream_id: str, text: str, wanted: int, ahead: int = 0) -> tuple[list[str], int]:
+    """The newest ``wanted`` matches (audience sort keys ``<joinedAt>#<userId>``) and ``totalItems``. A
+    search longer than PREFIX_CAP has no count: it reads ``ahead`` more entries (the next page's), so that
+    its ``totalItems`` shows a next page when one has matches."""
     query = normalize(text)[:SEARCH_MAX]
     if not query:
         return [], 0
     key = query[:PREFIX_CAP]
-    found = audience.search_entries(stream_id, key, wanted)
     if len(query) <= PREFIX_CAP:
+        found = audience.search_entries(stream_id, key, wanted)
         return [entry["sort"] for entry in found], audience.search_count(stream_id, key)
+    found = audience.search_entries(stream_id, key, wanted + ahead)
     kept = [entry["sort"] for entry in found if matches(entry["terms"], query)]
     return kept, len(kept)
 

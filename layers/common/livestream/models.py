@@ -1,4 +1,4 @@
-"""Pydantic models: what clients send and what they get back (the contract in code)."""
+"""Pydantic models: what requests are validated into, and the stream object every stream endpoint answers."""
 
 from __future__ import annotations
 

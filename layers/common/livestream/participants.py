@@ -321,7 +321,7 @@ def viewers(stream_id: str, caller: str, page: int, limit: int, search: Optional
     if total_audience == 0:
         newest, total = list[str](), 0
     elif search:  # the search index: a fixed number of reads whatever the audience
-        newest, total = audience_search.search(stream_id, search, page * limit)
+        newest, total = audience_search.search(stream_id, search, page * limit, limit)
     else:  # the newest viewers' window, kept by the aggregator: one read whatever the audience
         newest, total = db.window(stream_id, consistent=False)[: page * limit], total_audience
     entries = [entry.split("#", 1) for entry in newest[(page - 1) * limit : page * limit]]

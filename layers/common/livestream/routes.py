@@ -14,7 +14,7 @@ from typing import NamedTuple
 class Operation(NamedTuple):
     auth: str  # "user" (bearer JWT), "optional", "api_token", "agora_signature", "none"
     success: int
-    data: str | None  # a key of livestream.contract.DATA_MODELS
+    data: str | None  # a key of livestream.openapi_models.DATA_MODELS
     errors: tuple[int, ...]
     shape: str = "envelope"  # "envelope", "platform" (live platform API), "raw"
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional, Union, cast
@@ -45,6 +45,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from livestream.errors import RETRY_AFTER_THROTTLED, ServiceUnavailable
 from livestream.settings import get_settings
 
 # A dependency that throttles or fails must surface within the function's timeout (10 s) so that the
@@ -62,13 +63,6 @@ PROFILE = "PROFILE"
 
 def client() -> Any:
     return _client
-
-
-def reset_client() -> None:
-    """A new client of the same session (its service model is cached): a SnapStart restore drops the
-    connections the snapshot's client pooled."""
-    global _client
-    _client = boto3.client("dynamodb")
 
 
 def table() -> str:
@@ -208,13 +202,31 @@ def batch_get(keys: Iterable[dict[str, str]], *, consistent: bool = False) -> li
     """BatchGetItem: one request per 100 distinct keys, following ``UnprocessedKeys`` until all are read."""
     distinct = [serialize(k) for k in {(k["pk"], k["sk"]): k for k in keys}.values()]
     found: list[dict[str, Any]] = []
+
+    def send(request: dict[str, Any]) -> dict[str, Any]:
+        response = _client.batch_get_item(RequestItems=request)
+        found.extend(_plain(item) for item in response.get("Responses", {}).get(table(), []))
+        return response.get("UnprocessedKeys") or {}
+
     for start in range(0, len(distinct), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {table(): {"Keys": distinct[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}}
-        while request:
-            response = _client.batch_get_item(RequestItems=request)
-            found.extend(_plain(item) for item in response.get("Responses", {}).get(table(), []))
-            request = response.get("UnprocessedKeys") or {}
+        follow_unprocessed(send, {table(): {"Keys": distinct[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}})
     return found
+
+
+UNPROCESSED_ROUNDS = 6  # a batch request and at most 5 resends of what DynamoDB left unprocessed
+
+
+def follow_unprocessed(send: Callable[[dict[str, Any]], dict[str, Any]], request: dict[str, Any]) -> int:
+    """Send a batch request (``send`` answers what DynamoDB left unprocessed: it throttled those items),
+    then resend what is left with jittered, doubling backoff; items still left after UNPROCESSED_ROUNDS
+    are a dependency failing (503), not a loop until the function times out. Answers the requests made."""
+    for attempt in range(UNPROCESSED_ROUNDS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+        request = send(request)
+        if not request:
+            return attempt + 1
+    raise ServiceUnavailable(retry_after=RETRY_AFTER_THROTTLED)
 
 
 def get_many(*keys: dict[str, str], consistent: bool = True) -> list[dict[str, Any] | None]:

@@ -76,12 +76,9 @@ def write_search_entries(entries: dict[Key, Optional[dict[str, Any]]]) -> int:
 
 
 def _write_chunk(chunk: list[dict[str, Any]]) -> int:
-    pending: dict[str, Any] = {store.table(): chunk}
-    calls = 0
-    while pending:
-        calls += 1
-        pending = store.client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-    return calls
+    return store.follow_unprocessed(
+        lambda pending: store.client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}, {store.table(): chunk}
+    )
 
 
 def _concurrently(call: Callable[[T], int], items: list[T]) -> list[int]:

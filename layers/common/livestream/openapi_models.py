@@ -8,24 +8,12 @@ against the generated document, so the two cannot drift apart unnoticed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from livestream.ids import ID_PATTERN
 from livestream.models import MAX_BROADCASTERS, MAX_GUESTS, MAX_PRICE, ProfilePhoto, Role, StreamOut, UserProfile, UserSummary
-
-T = TypeVar("T")
-
-
-class Envelope(BaseModel, Generic[T]):
-    """Every ``/api`` and ``/internal`` answer."""
-
-    isSuccess: bool
-    statusCode: int
-    data: Optional[T]
-    errors: list[str] = Field(description="[] on success; else the status's canonical message, then one entry per problem")
-    timestamp: str = Field(description="ISO 8601 UTC with milliseconds, e.g. 2026-01-15T10:30:00.000Z")
 
 
 class ErrorEnvelope(BaseModel):
