@@ -241,6 +241,16 @@ class AwsResources:
         it fail as Lambda can)."""
         return next(m for m in self.new_mappings(invoke) if m.function == function)
 
+    def recording_mapping(self, function: str) -> tuple[Any, list[dict[str, Any]]]:
+        """A new mapping of ``function`` that invokes it for real and keeps every record it delivers."""
+        seen: list[dict[str, Any]] = []
+
+        def record(name: str, event: dict[str, Any]) -> Any:
+            seen.extend(event["Records"])
+            return invoke_function(name, event)
+
+        return self.mapping_with(function, record), seen
+
     def new_mappings(self, invoke: Any) -> list[Any]:
         from local.streams import stream_mappings
 

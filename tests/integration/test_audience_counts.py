@@ -64,13 +64,7 @@ def test_joins_and_leaves_never_write_the_stream_item(api, live, monkeypatch):
 
 def test_only_participant_records_reach_the_aggregator(api, aws, live):
     join(api, live, VIEWERS[0])
-    seen = []
-
-    def capture(name, event):
-        seen.extend(event["Records"])
-        return invoke_function(name, event)
-
-    mapping = mapping_with(aws, capture)
+    mapping, seen = aws.recording_mapping("AudienceCountsFunction")
     mapping.drain()
     # the uid guard, the stream item, the channel guard and the profiles are filtered out
     assert seen and {r["dynamodb"]["Keys"]["sk"]["S"] for r in seen} == {f"PART#{VIEWERS[0]}"}

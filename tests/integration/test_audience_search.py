@@ -72,13 +72,7 @@ def test_a_search_longer_than_the_index_keys_pages_on(api, live):
 
 def test_only_participant_records_reach_it(api, aws, live):
     join(api, live, VIEWERS[0])
-    seen = []
-
-    def capture(name, event):
-        seen.extend(event["Records"])
-        return invoke_function(name, event)
-
-    mapping = mapping_with(aws, capture)
+    mapping, seen = aws.recording_mapping("AudienceSearchFunction")
     mapping.drain()
     assert seen and {r["dynamodb"]["Keys"]["sk"]["S"] for r in seen} == {f"PART#{VIEWERS[0]}"}
     assert found(live["id"], "yil") == ([VIEWERS[0]], 1)
