@@ -210,6 +210,10 @@ class Template:
             types += [t.replace("~1", "/") for t in api["Properties"].get("BinaryMediaTypes", [])]
         return types
 
+    def gateway_responses(self) -> dict[str, GatewayResponseConfig]:
+        """The API's ``GatewayResponses``, by response type (``DEFAULT_5XX``, ``REQUEST_TOO_LARGE``, ...)."""
+        return gateway_responses(self)
+
     def condition(self, name: str, names: dict[str, str]) -> bool:
         return bool(self.resolve(self.data.get("Conditions", {})[name], names))
 
@@ -277,3 +281,33 @@ class Template:
         if "." in expression and not expression.startswith("AWS::"):
             return names[expression]
         return self._ref(expression, names)
+
+
+@dataclass(frozen=True)
+class GatewayResponseConfig:
+    """One entry of the API's ``GatewayResponses`` as template.yaml declares it (SAM's shape)."""
+
+    type: str
+    status: int | None  # None: the response type's own default status
+    templates: dict[str, str]  # content type → body template (simple ``$context`` substitution, no VTL)
+    headers: dict[str, str]  # header name → static value (template ``"'value'"``, quotes removed)
+
+
+def _gateway_response(kind: str, config: dict[str, Any]) -> GatewayResponseConfig:
+    headers = {}
+    for name, value in ((config.get("ResponseParameters") or {}).get("Headers") or {}).items():
+        text = str(value)
+        if len(text) < 2 or text[0] != "'" or text[-1] != "'":
+            raise ValueError(f"GatewayResponses.{kind}: the local run renders static header values ('...') only, not {text!r}")
+        headers[str(name)] = text[1:-1]
+    status = config.get("StatusCode")
+    return GatewayResponseConfig(kind, int(status) if status is not None else None, dict(config.get("ResponseTemplates") or {}), headers)
+
+
+def gateway_responses(template: Template) -> dict[str, GatewayResponseConfig]:
+    """The ``GatewayResponses`` of the template's one ``AWS::Serverless::Api``, by response type."""
+    found: dict[str, GatewayResponseConfig] = {}
+    for api in template.resources("AWS::Serverless::Api").values():
+        for kind, config in (api["Properties"].get("GatewayResponses") or {}).items():
+            found[kind] = _gateway_response(kind, config)
+    return found

@@ -11,22 +11,20 @@ from urllib.parse import urlsplit
 
 from local.cfn import Template
 from local.emulation import THUMBNAILS_PATH
+from local.gateway_responses import GatewayResponses, answer_tuple
 from local.routing import LAMBDA_PAYLOAD_LIMIT, Router, event_size, proxy_event
 from local.workers import FunctionPool
 
-MESSAGES = {400: "Validation failed", 404: "Resource not found", 405: "Method not allowed", 413: "Payload too large", 500: "Internal server error"}
-API_GATEWAY_BODY_LIMIT = 10 * 1024 * 1024  # API Gateway refuses larger requests itself (REQUEST_TOO_LARGE)
-# What the stdlib server refuses before a request reaches the gateway, as API Gateway's gateway
-# responses answer it: an oversized request line (414) or header (431) is REQUEST_TOO_LARGE, 413.
-_REFUSALS = {414: 413, 431: 413}
-
-
-def envelope_error(status: int, detail: str) -> bytes:
-    from datetime import datetime, timezone
-
-    now = datetime.now(timezone.utc)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-    return json.dumps({"isSuccess": False, "statusCode": status, "data": None, "errors": [MESSAGES[status], detail], "timestamp": stamp}).encode()
+# API Gateway's front end refuses a body over 10 MB before the API sees it: no gateway response applies,
+# the answer is a plain-text 413 (as observed on an edge-optimized REST API, whose CloudFront answers
+# "HTTP content length exceeded 10485760 bytes."; github.com/koki-develop/lgtm-generator issue 10).
+API_GATEWAY_BODY_LIMIT = 10 * 1024 * 1024
+FRONT_END_TOO_LARGE = (413, [("Content-Type", "text/plain; charset=utf-8")], b"HTTP content length exceeded 10485760 bytes.")
+# What the stdlib server refuses itself. A malformed request line, version or Content-Length never reaches
+# the API on AWS either (its HTTP front end refuses it: no gateway response, not the envelope): a plain 400.
+# An oversized request line (414) or header (431) is answered as API Gateway's REQUEST_TOO_LARGE.
+MALFORMED = (400, [("Content-Type", "text/plain; charset=utf-8")], b"Bad Request")
+_TOO_LARGE_REFUSALS = (413, 414, 431)
 
 
 class Gateway:
@@ -35,6 +33,7 @@ class Gateway:
         self.thumbnails = thumbnails  # (S3 client, bucket) served under THUMBNAILS_PATH
         self.router = Router.from_template(template)
         self.binary_media_types = template.binary_media_types()
+        self.responses = GatewayResponses(template)
         self.pools = {name: FunctionPool(function, environments[name]) for name, function in template.functions().items()}
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -42,23 +41,37 @@ class Gateway:
         if self.thumbnails and method == "GET" and url.path.startswith(THUMBNAILS_PATH + "/"):
             return self._thumbnail(*self.thumbnails, url.path[len(THUMBNAILS_PATH) + 1 :])
         match = self.router.match(method, url.path)
-        if match is None:
-            return 404, [("Content-Type", "application/json")], envelope_error(404, f"{method} {url.path}: no such route")
+        request = {"httpMethod": method, "path": url.path}
+        if match is None:  # no resource (only "/": the catch-all {proxy+} takes every other path)
+            return answer_tuple(self.responses.render("MISSING_AUTHENTICATION_TOKEN", request))
+        request["resourcePath"] = match.route.resource
         event = proxy_event(match, method, url.path, url.query, headers, body, self.binary_media_types)
         if event_size(event) > LAMBDA_PAYLOAD_LIMIT:
-            return 413, [("Content-Type", "application/json")], envelope_error(413, "body: the request exceeds Lambda's 6 MB payload limit")
-        status, result = self.pools[match.route.function].invoke(event)
+            # Lambda refuses an invoke payload over 6 MB (RequestEntityTooLargeException); API Gateway then
+            # answers REQUEST_TOO_LARGE ({"message": "Request Too Long"}, 413, by default), not an integration
+            # failure (observed: github.com/koki-develop/lgtm-generator issue 10; Lambda quotas: 6 MB
+            # request payload for synchronous invocation)
+            return answer_tuple(self.responses.render("REQUEST_TOO_LARGE", request))
+        status, result = self._invoke(match.route.function, event)
         if status != "ok" or not isinstance(result, dict) or "statusCode" not in result:
+            # an unhandled error, a timeout, or an answer that is not a proxy response: API Gateway's
+            # INTEGRATION_FAILURE, answered by the template's DEFAULT_5XX
             print(f"[{match.route.function}] invocation failed:\n{result}", flush=True)
-            return 500, [("Content-Type", "application/json")], envelope_error(500, "the function failed")
+            return answer_tuple(self.responses.render("INTEGRATION_FAILURE", request))
         return _http_response(result)
+
+    def _invoke(self, name: str, event: dict[str, Any]) -> tuple[str, Any]:
+        try:
+            return self.pools[name].invoke(event)
+        except Exception as exc:  # the function's environment failed to start (an init error)
+            return "error", f"{type(exc).__name__}: {exc}"
 
     @staticmethod
     def _thumbnail(s3: Any, bucket: str, key: str) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             obj = s3.get_object(Bucket=bucket, Key=key)
         except s3.exceptions.NoSuchKey:
-            return 404, [("Content-Type", "application/json")], envelope_error(404, f"thumbnail {key}: not found")
+            return 404, [("Content-Type", "application/json")], json.dumps({"message": f"thumbnail {key}: not found"}).encode()
         return 200, [("Content-Type", obj["ContentType"]), ("Cache-Control", obj.get("CacheControl", ""))], obj["Body"].read()
 
     def invoke(self, name: str, event: dict[str, Any]) -> tuple[str, Any]:
@@ -99,10 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError(length)
         except ValueError:
             self.close_connection = True
-            return self._answer(400, [("Content-Type", "application/json")], envelope_error(400, "Content-Length: must be a whole number"))
+            return self._answer(*MALFORMED)
         if length > API_GATEWAY_BODY_LIMIT:
             self.close_connection = True  # the body is not read: this connection cannot carry another request
-            return self._answer(413, [("Content-Type", "application/json")], envelope_error(413, "body: larger than 10 MB"))
+            return self._answer(*FRONT_END_TOO_LARGE)
         body = self.rfile.read(length) if length else b""
         self._answer(*self.server.gateway.handle(self.command, self.path, list(self.headers.items()), body))
 
@@ -124,14 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """What the stdlib refuses itself (malformed or oversized request lines and headers), in the envelope."""
-        status = _REFUSALS.get(code, code if code in MESSAGES and code < 500 else 400)
+        """What the stdlib refuses itself: an oversized request line or header as API Gateway's
+        REQUEST_TOO_LARGE gateway response, anything malformed as a plain 400 (see ``MALFORMED``)."""
         self.close_connection = True
-        detail = {413: "request: the request line or a header is too large"}.get(status, f"request: {message or 'malformed'}")
-        payload = envelope_error(status, detail)
+        if code in _TOO_LARGE_REFUSALS:
+            status, headers, payload = answer_tuple(self.server.gateway.responses.render("REQUEST_TOO_LARGE"))
+        else:
+            status, headers, payload = MALFORMED
         self.request_version = "HTTP/1.1"  # a malformed line leaves it at HTTP/0.9, which would drop the status line
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()
