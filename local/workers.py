@@ -100,9 +100,12 @@ class Worker:
             raise RuntimeError(detail)
         self.idle_since = time.monotonic()
 
-    def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
-        """``("ok", result)`` or ``("error", detail)``, as the worker process answers."""
+    def invoke(self, event: dict[str, Any], timeout: float | None = None) -> tuple[str, Any]:
+        """``("ok", result)`` or ``("error", detail)``, as the worker process answers; ``TimeoutError``
+        when it has not answered within ``timeout`` seconds."""
         self.conn.send(event)
+        if timeout is not None and not self.conn.poll(timeout):
+            raise TimeoutError(timeout)
         status, detail = self.conn.recv()
         return str(status), detail
 
@@ -127,7 +130,10 @@ class FunctionPool:
     def invoke(self, event: dict[str, Any]) -> tuple[str, Any]:
         worker = self._acquire()
         try:
-            status, result = worker.invoke(event)
+            status, result = worker.invoke(event, self.function.timeout)
+        except TimeoutError:
+            self._discard(worker)  # as Lambda ends an execution environment whose invocation timed out
+            return "error", f"Task timed out after {self.function.timeout:.2f} seconds"
         except (EOFError, OSError, BrokenPipeError):
             self._discard(worker)
             return "error", f"the worker of {self.function.name} died"

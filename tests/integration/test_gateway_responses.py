@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,10 +116,11 @@ def gateway() -> Iterator[Gateway]:
     yield from _gateway(Template.load(Stage="local"))
 
 
-def _failing(handler: str) -> Iterator[Gateway]:
+def _failing(handler: str, **properties: Any) -> Iterator[Gateway]:
+    """The local gateway with ``GET /openapi.json``'s function changed: another handler, other properties."""
     template = Template.load(Stage="local")
     template.data = copy.deepcopy(template.data)
-    template.data["Resources"]["ApiDocsFunction"]["Properties"]["Handler"] = handler
+    template.data["Resources"]["ApiDocsFunction"]["Properties"].update(Handler=handler, **properties)
     yield from _gateway(template)
 
 
@@ -148,6 +150,16 @@ def test_a_failing_function_answers_default_5xx(handler):
 def test_an_answer_that_is_not_a_proxy_response_is_default_5xx():
     for gateway in _failing("app.swagger_page"):  # returns a string, not {"statusCode": ...}
         _assert_default_5xx(gateway.handle("GET", "/openapi.json", [], b""))
+
+
+def test_a_function_past_its_timeout_answers_default_5xx_and_its_environment_is_ended(tmp_path):
+    (tmp_path / "app.py").write_text("import time\n\ndef lambda_handler(event, context):\n    time.sleep(30)\n")
+    for gateway in _failing("app.lambda_handler", CodeUri=str(tmp_path), Timeout=1):
+        started = time.monotonic()
+        _assert_default_5xx(gateway.handle("GET", "/openapi.json", [], b""))
+        assert time.monotonic() - started < 10  # answered at the timeout, not when the handler would end
+        pool = gateway.pools["ApiDocsFunction"]
+        assert not pool._all  # the timed-out worker was stopped, as Lambda ends that execution environment
 
 
 def test_an_event_over_lambdas_invoke_limit_is_request_too_large(gateway):
