@@ -33,8 +33,9 @@ QUICK_PHASES = "examples,fuzzing"  # make test: bounded by --max-examples per op
 FULL_PHASES = "examples,coverage,fuzzing"  # make fuzz: plus the coverage phase's boundary values (about 1,000 cases)
 
 
-def prepare(base_url: str, jwt_secret: str, api_token: str) -> list[str]:
-    """A synced user and two of their streams (one live, one scheduled): the ids the hooks use."""
+def prepare(base_url: str, jwt_secret: str, api_token: str) -> tuple[list[str], list[str]]:
+    """A synced user and two of their streams (one live, one scheduled): the ids and the channel names
+    the hooks use."""
     import time
 
     import jwt
@@ -44,13 +45,14 @@ def prepare(base_url: str, jwt_secret: str, api_token: str) -> list[str]:
     reply.raise_for_status()
     now = int(time.time())
     token = jwt.encode({"sub": FUZZ_USER, "iat": now, "exp": now + 3600}, jwt_secret, algorithm="HS256")
-    streams = []
+    streams, channels = [], []
     soon = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
     for body in ({"title": "Fuzzing live"}, {"title": "Fuzzing later", "plannedStartDate": soon}):
         reply = requests.post(f"{base_url}/api/v1/live-stream/create", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         reply.raise_for_status()
         streams.append(reply.json()["data"]["id"])
-    return streams
+        channels.append(reply.json()["data"]["channelName"])
+    return streams, channels
 
 
 def run(
@@ -58,13 +60,14 @@ def run(
     *,
     jwt_secret: str,
     api_token: str,
+    agora_secret: str,
     max_examples: int,
     seed: int,
     max_time: int | None = None,
     phases: str = QUICK_PHASES,
     report_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    streams = prepare(base_url, jwt_secret, api_token)
+    streams, channels = prepare(base_url, jwt_secret, api_token)
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
@@ -72,6 +75,8 @@ def run(
         "FUZZ_API_TOKEN": api_token,
         "FUZZ_USER_ID": FUZZ_USER,
         "FUZZ_STREAM_IDS": ",".join(streams),
+        "FUZZ_CHANNELS": ",".join(channels),
+        "FUZZ_AGORA_SECRET": agora_secret,
         "PYTHONPATH": str(ROOT),
     }
     command = [
@@ -119,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         args.url,
         jwt_secret=dev_setting("LOCAL_JWT_SECRET"),
         api_token=dev_setting("LOCAL_API_TOKEN"),
+        agora_secret=dev_setting("AGORA_NOTIFICATION_SECRET"),
         max_examples=args.max_examples,
         seed=args.seed,
         max_time=args.max_time,
