@@ -13,6 +13,7 @@ from livestream import presence, snapstart
 from livestream.api import Body, Header, create_app
 from livestream.envelope import ok
 from livestream.errors import CANONICAL_MESSAGES, ApiError
+from livestream.notifications import AgoraNotification
 from livestream.observability import instrument, logger
 from livestream.secrets import SecretUnavailable
 
@@ -21,7 +22,7 @@ app = create_app()
 
 @app.post("/webhooks/agora", summary="Agora channel events (Notifications service)", tags=["Presence"])
 def agora_webhook(
-    notification: Annotated[presence.AgoraNotification, Body()],
+    notification: Annotated[AgoraNotification, Body()],
     signature: Annotated[
         str,
         Header(alias="Agora-Signature-V2", description="Hex HMAC-SHA256 of the raw body, keyed with the notification secret"),

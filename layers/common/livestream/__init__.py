@@ -3,7 +3,8 @@
 Modules, by what they hold:
   clock, ids, slug         small pure helpers (time format, 24-hex ids, channel-name slugs)
   errors, envelope         the API's error types, the response envelope and a route's Response
-  settings, secrets        typed configuration from the environment; secrets (the Parameters and Secrets extension, or boto3)
+  aws                      the AWS clients: botocore's, one session per container, no boto3
+  settings, secrets        typed configuration from the environment; secrets (the Parameters and Secrets extension, or a client)
   auth                     bearer JWT and Api-Token checks
   observability            Logger, Tracer, Metrics and the Lambda entry-point decorator
   snapstart                SnapStart runtime hooks: prime before the snapshot, refresh after restore

@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Optional
 
-import boto3
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
-from livestream import store
+from livestream import aws, store
 from livestream.clock import iso, now
 from livestream.settings import get_settings
 from livestream.store import events as events_store
@@ -55,7 +54,7 @@ THROTTLE_ITEM_DAYS = 2  # the throttle item expires (table TTL) this long after 
 PUT_EVENTS_LIMIT = 10  # entries per PutEvents call
 PUT_ATTEMPTS = 4  # tries of an entry EventBridge refused before the record fails (then the mapping retries)
 
-_client = boto3.client("events")
+_client = aws.client("events")
 
 HEX_ID = r"^[0-9a-f]{24}$"
 ISO_MILLIS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"

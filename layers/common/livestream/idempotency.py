@@ -3,7 +3,9 @@
 Records live in the idempotency table for IDEMPOTENCY_TTL_SECONDS (24 h), keyed by
 ``[caller, key]`` so two users' keys never collide. The same key with another body is a 409,
 and so is a retry that arrives while the first request is still running.
-Imported only by create: other functions never load the idempotency utility.
+Imported only by create, and only for a request that carries a key (``streams.create_stream``): other
+functions and keyless creates never load the utility, whose DynamoDB persistence layer imports boto3 at
+module level (~35 ms, paid by a container's first keyed create; its client is still the layer's).
 """
 
 from __future__ import annotations

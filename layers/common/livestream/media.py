@@ -124,8 +124,6 @@ def delete_thumbnail(key: str) -> None:
 
 @lru_cache(maxsize=1)
 def _s3() -> Any:
-    import boto3
+    from livestream import aws
 
-    from livestream.store import CLIENT_CONFIG
-
-    return boto3.client("s3", config=CLIENT_CONFIG.merge(Config(read_timeout=5)))
+    return aws.client("s3", Config(read_timeout=5))

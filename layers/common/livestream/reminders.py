@@ -51,7 +51,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Optional
 
-from livestream import store
 from livestream.clock import iso, now
 from livestream.errors import Conflict, NotFound, retry_after
 from livestream.settings import get_settings
@@ -299,6 +298,6 @@ def _release(stream_id: str, run_id: str, *, settled: bool = False) -> None:
 
 @lru_cache(maxsize=1)
 def _sqs() -> Any:
-    import boto3
+    from livestream import aws
 
-    return boto3.client("sqs", config=store.CLIENT_CONFIG)
+    return aws.client("sqs")

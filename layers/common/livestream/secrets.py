@@ -3,7 +3,7 @@
 Through the AWS Parameters and Secrets Lambda Extension when it runs beside the function (the
 template's ``SecretsExtensionLayerArn``): one loopback HTTP request, no Secrets Manager client to
 build at cold start. Without the extension (locally, or the parameter left empty), a Secrets Manager
-client of the same boto3 session as the DynamoDB client, created on first use. Either way a fetch
+client of the same botocore session as the DynamoDB client (:mod:`livestream.aws`), created on first use. Either way a fetch
 that fails is a 503: the dependency is down, not the request wrong.
 
 Values never reach logs or responses. ``clear_cache`` forgets them (a SnapStart restore does: a
@@ -130,8 +130,6 @@ def _from_extension(name: str, token: str) -> str:
 
 @lru_cache(maxsize=1)
 def _client() -> Any:
-    import boto3
+    from livestream import aws
 
-    from livestream.store import CLIENT_CONFIG  # the same retries and timeouts as every client of ours
-
-    return boto3.client("secretsmanager", config=CLIENT_CONFIG)
+    return aws.client("secretsmanager")

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from livestream import media, store, users
 from livestream.clock import iso, now, parse_iso
 from livestream.errors import Conflict, Forbidden, NotFound, field_error
 from livestream.ids import new_id
-from livestream.models import CreateStreamCommand, StreamOut
 from livestream.settings import get_settings
 from livestream.slug import channel_name
 from livestream.store import streams as stored
 from livestream.store.streams import TRANSITIONS, Stream, StreamStatus
+
+if TYPE_CHECKING:
+    from livestream.models import CreateStreamCommand
 
 # a channel name is the title's slug and a random suffix; a clash is retried with a new suffix, and a
 # third clash in a row (about one in 10^9 tries) is an error rather than a loop
@@ -71,40 +73,38 @@ def to_api(item: StreamLike, role: Optional[Role]) -> dict[str, Any]:
     stream = Stream.of(item)
     planned = parse_iso(stream.plannedStartDate)
     planned_end = planned + timedelta(minutes=stream.durationGoal) if planned and stream.durationGoal else None
-    return StreamOut.model_validate(
-        {
-            "id": stream.id,
-            "title": stream.title,
-            "liveStreamType": stream.liveStreamType,
-            "channelName": stream.channelName,
-            "broadcasters": stream.broadcasters,
-            "guests": stream.guests,
-            "creator": stream.creator,
-            "thumbnailUrl": stream.thumbnailUrl,
-            "recording": False,
-            "recordingUrl": None,
-            "replayAccess": None,
-            "status": stream.status.value,
-            "accessType": "paid" if stream.price is not None else "free",
-            "price": stream.price,
-            "interest": stream.interest,
-            "durationGoal": stream.durationGoal,
-            "motivation": stream.motivation,
-            "isActiveReplayOnCreatorProfile": None,
-            "replayCreditPrice": None,
-            "startedAt": stream.startedAt,
-            "plannedStartDate": stream.plannedStartDate,
-            "endedAt": stream.endedAt,
-            "plannedEndDate": iso(planned_end),
-            "createdAt": stream.createdAt,
-            "updatedAt": stream.updatedAt,
-            "fundingGoal": None,
-            "collectedFunding": None,
-            "fundingPercentage": None,
-            "role": role,
-            "miniCrowdFundings": [],
-        }
-    ).model_dump(mode="json", by_alias=True)
+    return {
+        "id": stream.id,
+        "title": stream.title,
+        "liveStreamType": stream.liveStreamType,
+        "channelName": stream.channelName,
+        "broadcasters": [users.summary_of(u) for u in stream.broadcasters],
+        "guests": [users.summary_of(u) for u in stream.guests],
+        "creator": users.summary_of(stream.creator),
+        "thumbnailUrl": stream.thumbnailUrl,
+        "recording": False,
+        "recordingUrl": None,
+        "replayAccess": None,
+        "status": stream.status.value,
+        "accessType": "paid" if stream.price is not None else "free",
+        "price": float(stream.price) if stream.price is not None else None,
+        "interest": stream.interest,
+        "durationGoal": int(stream.durationGoal) if stream.durationGoal is not None else None,
+        "motivation": stream.motivation,
+        "isActiveReplayOnCreatorProfile": None,
+        "replayCreditPrice": None,
+        "startedAt": stream.startedAt,
+        "plannedStartDate": stream.plannedStartDate,
+        "endedAt": stream.endedAt,
+        "plannedEndDate": iso(planned_end),
+        "createdAt": stream.createdAt,
+        "updatedAt": stream.updatedAt,
+        "fundingGoal": None,
+        "collectedFunding": None,
+        "fundingPercentage": None,
+        "role": role,
+        "miniCrowdFundings": [],
+    }
 
 
 def get_stream(stream_id: str, caller: Optional[str]) -> dict[str, Any]:

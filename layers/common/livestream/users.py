@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from livestream.clock import iso, now
 from livestream.errors import field_error
-from livestream.models import UserProfile, UserProfileIn, UserSummary
 from livestream.slug import fold
 from livestream.store import users as stored
 
+if TYPE_CHECKING:
+    from livestream.models import UserProfileIn
+
 SUMMARY_FIELDS = ("username", "name", "surname", "profilePhoto", "availabilityStatus")
+PHOTO_FIELDS = ("_id", "url", "type", "variants", "createdAt", "updatedAt")
 
 
 def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
@@ -25,6 +28,8 @@ def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
         "updatedAt": timestamp,
     }
     stored.put_profile(user_id, item)
+    from livestream.models import UserProfile  # this function's body model has loaded pydantic already
+
     return UserProfile.model_validate({**data, "_id": user_id}).model_dump(mode="json", by_alias=True)
 
 
@@ -34,13 +39,26 @@ def summaries(user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {item["_id"]: summary_of(item) for item in items}
 
 
-def summary_of(item: dict[str, Any]) -> dict[str, Any]:
-    return UserSummary.model_validate({"_id": item["_id"], **{k: item.get(k) for k in SUMMARY_FIELDS}}).model_dump(mode="json", by_alias=True)
+def summary_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A user as streams show them (``models.UserSummary``), from a stored profile or a stored summary:
+    every field present, null when unknown. Built by hand, not through pydantic: answering a stream
+    needs no model (``tests/unit/test_shapes.py`` checks each answer is a fixed point of the model)."""
+    summary = {"_id": item["_id"], **{key: item.get(key) for key in SUMMARY_FIELDS}}
+    summary["profilePhoto"] = _photo(summary["profilePhoto"])
+    return summary
+
+
+def _photo(photo: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    if photo is None:
+        return None
+    shaped = {key: photo.get(key) for key in PHOTO_FIELDS}
+    shaped["variants"] = dict(photo.get("variants") or {})
+    return shaped
 
 
 def unknown_summary(user_id: str) -> dict[str, Any]:
     """The summary of a user whose profile has not been synced yet: the id, every other field null."""
-    return UserSummary.model_validate({"_id": user_id}).model_dump(mode="json", by_alias=True)
+    return summary_of({"_id": user_id})
 
 
 def follow(user_id: str, target_id: str) -> dict[str, Any]:

@@ -27,7 +27,8 @@ One table holds every entity (keys below); its indexes serve the access patterns
   ExpiryIndex   expPk=EXP#<yyyy-mm-ddThh:mm of deadline>#<shard>, expSk=<deadline>#<streamId>#<userId>
                 (sparse: current viewers, by the minute their presence lapses unless renewed or confirmed)
 
-The client is created at import: every function talks to the table on every request.
+The client (:func:`livestream.aws.client`: botocore's, without boto3) is created at import: every
+function talks to the table on every request. Item codecs: :mod:`livestream.store.codec`.
 """
 
 from __future__ import annotations
@@ -37,25 +38,17 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Optional, Union, cast
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from livestream import aws
+from livestream.aws import CLIENT_CONFIG as CLIENT_CONFIG  # re-exported: every client's retries and timeouts
 from livestream.errors import RETRY_AFTER_THROTTLED, ServiceUnavailable
 from livestream.settings import get_settings
+from livestream.store.codec import attribute, plain
 
-# A dependency that throttles or fails must surface within the function's timeout (10 s) so that the
-# function itself answers 503 with Retry-After: botocore's standard retry mode (which also stops
-# retrying when most recent calls failed), 3 attempts, short timeouts. The S3 and SQS clients use it too.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=3)
-
-_client = boto3.client("dynamodb", config=CLIENT_CONFIG)
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+_client = aws.client("dynamodb")
 
 META = "META"
 PROFILE = "PROFILE"
@@ -171,7 +164,7 @@ def follow_key(user_id: str, target_id: str) -> dict[str, str]:
 
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
     """Python → DynamoDB attribute values (floats become Decimals; ``None`` values are dropped)."""
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+    return {k: attribute(v) for k, v in item.items() if v is not None}
 
 
 def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -182,12 +175,12 @@ def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values → Python (an item that is there)."""
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: plain(v) for k, v in item.items()}
 
 
 def values(mapping: dict[str, Any]) -> dict[str, Any]:
     """Expression attribute values."""
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in mapping.items()}
+    return {k: attribute(v) for k, v in mapping.items()}
 
 
 def get(key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
@@ -447,25 +440,3 @@ def cancellation_codes(exc: Exception) -> list[str]:
     """The per-item reason codes of a ``TransactionCanceledException`` (``"None"`` for items that passed)."""
     reasons: list[dict[str, Any]] = getattr(exc, "response", {}).get("CancellationReasons") or []
     return [r.get("Code", "None") for r in reasons]
-
-
-def _to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_from_dynamo(v) for v in value)
-    return value

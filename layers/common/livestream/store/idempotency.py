@@ -8,6 +8,6 @@ from livestream import store
 
 
 def persistence_layer(table_name: str) -> DynamoDBPersistenceLayer:
-    """The utility's persistence layer on the layer's DynamoDB client: one session, one endpoint
-    resolver, one service model per container."""
+    """The utility's persistence layer on the layer's DynamoDB client (botocore's, ``livestream.aws``):
+    one session, one endpoint resolver, one service model per container."""
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=store.client())
