@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -234,6 +235,26 @@ def test_the_same_key_with_another_body_is_409(api, people):
     _create_with_key(api, "key-1")
     reply = _create_with_key(api, "key-1", title="Something else")
     assert reply.status == 409 and reply.errors[0] == "Resource already exists or cannot be changed in its current state"
+
+
+def test_idempotency_keys_are_kept_24_hours(api, aws, people, monkeypatch):
+    """A retry within 24 hours answers the first stream; the same key a day later creates a new one."""
+    import datetime as dt
+
+    first = _create_with_key(api, "daily")
+    (record,) = boto3.client("dynamodb").scan(TableName=aws.names["IdempotencyTable"])["Items"]
+    assert abs(int(record["expiration"]["N"]) - (time.time() + 86400)) < 60
+    later = dt.datetime.now() + dt.timedelta(hours=24, minutes=1)
+
+    class Tomorrow(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later if tz is None else later.astimezone(tz)
+
+    monkeypatch.setattr("aws_lambda_powertools.utilities.idempotency.persistence.base.dt.datetime", Tomorrow)
+    monkeypatch.setattr("aws_lambda_powertools.utilities.idempotency.persistence.dynamodb.dt.datetime", Tomorrow)
+    again = _create_with_key(api, "daily")
+    assert again.status == 201 and again.data["id"] != first.data["id"]
 
 
 def test_a_failed_create_does_not_burn_the_key(api, people):

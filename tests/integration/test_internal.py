@@ -31,6 +31,24 @@ def test_upsert_profile_answers_it_with_its_id(api, aws):
                                  "availabilityStatus": "available"}  # fmt: skip
 
 
+def test_profile_photo_times_are_answered_in_the_api_time_format(api, aws):
+    """Every timestamp the API shows is ISO 8601 UTC with milliseconds and Z, also the ones a profile
+    sync brings: another offset or precision is converted, anything else is 400 naming the field."""
+    photo = {**PHOTO, "createdAt": "2024-01-15T13:30:00+03:00", "updatedAt": "2024-01-15T12:30:00.123456Z"}
+    reply = api.put(
+        f"/internal/v1/users/{ALICE}", json_body={"username": "u", "name": "a", "surname": "b", "profilePhoto": photo}, api_token=API_TOKEN
+    )
+    assert reply.status == 200
+    converted = {"createdAt": "2024-01-15T10:30:00.000Z", "updatedAt": "2024-01-15T12:30:00.123Z"}
+    assert {k: reply.data["profilePhoto"][k] for k in converted} == converted
+    creator = api.create(ALICE).data["creator"]["profilePhoto"]
+    assert {k: creator[k] for k in converted} == converted
+    for bad in ("yesterday", "2024-01-15", "1705314600", "2024-13-01T00:00:00Z"):
+        body = {"username": "u", "name": "a", "surname": "b", "profilePhoto": {**PHOTO, "createdAt": bad}}
+        reply = api.put(f"/internal/v1/users/{ALICE}", json_body=body, api_token=API_TOKEN)
+        assert reply.status == 400 and "profilePhoto.createdAt: must be an ISO 8601 date-time" in reply.errors, (bad, reply.errors)
+
+
 @pytest.mark.parametrize(
     ("body", "detail"),
     [

@@ -129,6 +129,30 @@ def test_audience_gets_a_subscriber_token_and_becomes_a_viewer(api, live):
     assert (stream["audienceCount"], stream["peakAudience"], stream["cumulativeAudience"]) == (1, 1, 1)
 
 
+@pytest.mark.parametrize(("who", "role"), [(HOST, "host"), (CO_HOST, "broadcaster"), (GUEST, "guest")])
+def test_listed_members_joining_as_audience_keep_their_role_and_are_not_counted(api, live, who, role):
+    """Hosts, broadcasters and guests are not audience: joining through join-as-audience gives them their
+    role in the stream (publisher tokens), and neither the viewers list nor any count shows them."""
+    join(api, VIEWER, "audience", live)
+    reply = join(api, who, "audience", live)
+    assert reply.status == 200
+    agora = reply.data["agora"]
+    assert agora["role"] == role and reply.data["liveStream"]["role"] == role
+    assert set(decode_agora(agora["token"])["privileges"]) == {1, 2, 3, 4}  # a publisher token
+    assert join(api, who, "audience", live).data["agora"]["uid"] == agora["uid"]  # the same uid on a rejoin
+    renewed = api.post(f"/api/v1/live-stream/{live['id']}/token", user=who).data["agora"]
+    assert (renewed["uid"], renewed["role"]) == (agora["uid"], role)
+    api.settle()
+    viewers = api.get(f"/api/v1/live-stream/{live['id']}/viewers", user=HOST).data
+    assert [v["_id"] for v in viewers["list"]] == [VIEWER]
+    assert viewers["participantAudienceTotal"] == viewers["pagination"]["totalItems"] == 1
+    stream = store.get(store.stream_key(live["id"]))
+    assert (stream["audienceCount"], stream["peakAudience"], stream["cumulativeAudience"]) == (1, 1, 1)
+    (event,) = api.get("/v1/live-events", query={"live_event_id": live["id"]}, api_token=API_TOKEN).json["live_events"]
+    assert event["participant_count"] == 1
+    assert not store.get(store.part_key(live["id"], who)).get("streaming")  # watching is not streaming
+
+
 def test_token_lifetime_is_configured(api, aws, live):
     aws.with_parameters(AgoraTokenTtlSeconds=120)  # the template parameter behind AGORA_TOKEN_TTL_SECONDS
     agora = join(api, VIEWER, "audience", live).data["agora"]

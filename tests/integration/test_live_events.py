@@ -106,6 +106,20 @@ def test_filters(api, world, query, expected):
     assert ids(events(api, **query)) == [world[n] for n in expected]
 
 
+def test_a_current_host_is_one_who_joined_as_broadcaster_and_has_not_left(api, world):
+    duo = world["Bob Duo Show"]
+    join = {"liveStreamId": duo}
+    assert api.post("/api/v1/live-stream/join-as-audience", json_body=join, user=BOB).status == 200  # watching is not hosting
+    assert ids(events(api, current_host_user_id=BOB)) == []
+    assert api.post(f"/api/v1/live-stream/{duo}/leave", user=CAROL).data["left"] is True
+    assert ids(events(api, current_host_user_id=CAROL)) == []
+    assert api.post("/api/v1/live-stream/join-as-broadcaster", json_body=join, user=BOB).status == 200
+    assert ids(events(api, current_host_user_id=BOB)) == [duo]
+    api.settle()
+    (event,) = events(api, live_event_id=duo).json["live_events"]
+    assert event["is_host_streaming"] is True and event["participant_count"] == 1  # the host is not audience
+
+
 def test_id_filters(api, world):
     assert ids(events(api, live_event_id=world["Bob Duo Show"])) == [world["Bob Duo Show"]]
     wanted = [world["Alice Morning Live"], world["Bob Finished"], "f" * 24]

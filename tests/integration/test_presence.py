@@ -255,19 +255,23 @@ def test_a_join_event_confirms_a_viewer_and_pushes_the_deadline(api, live, monke
     assert after > before and counts(api, live) == (1, 1, 1)
 
 
-def test_role_changes_move_a_guest_between_stage_and_audience(api, live):
+def test_role_changes_move_a_guest_off_and_on_stage_without_counting_them(api, live):
+    """A guest switching to the audience role stops streaming, but a guest is never audience: not listed
+    as a viewer, not counted."""
     guest_uid = api.post("/api/v1/live-stream/join-as-guest", json_body={"liveStreamId": live["id"]}, user=GUEST).data["agora"]["uid"]
     ts = int(time.time()) + 1
     reply = deliver(api, notification(112, live["channelName"], guest_uid, 1, ts=ts))  # to audience
     assert reply.data["outcome"] == "applied"
     part = store.get(store.part_key(live["id"], GUEST))
-    assert part["watching"] is True and part["streaming"] is False
-    assert viewer_ids(api, live) == [GUEST] and counts(api, live) == (1, 1, 1)
-    assert deliver(api, notification(111, live["channelName"], guest_uid, 2, ts=ts)).data["outcome"] == "applied"  # back on stage
+    assert not part.get("watching") and part["streaming"] is False
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 0, 0)
+    assert deliver(api, notification(105, live["channelName"], guest_uid, 2, ts=ts)).data["outcome"] == "applied"  # audience join
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 0, 0)
+    assert deliver(api, notification(111, live["channelName"], guest_uid, 3, ts=ts)).data["outcome"] == "applied"  # back on stage
     part = store.get(store.part_key(live["id"], GUEST))
-    assert part["watching"] is False and part["streaming"] is True
-    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 1, 1)
-    assert deliver(api, notification(104, live["channelName"], guest_uid, 3, ts=ts)).data["outcome"] == "applied"
+    assert not part.get("watching") and part["streaming"] is True
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, 0, 0)
+    assert deliver(api, notification(104, live["channelName"], guest_uid, 4, ts=ts)).data["outcome"] == "applied"
     assert store.get(store.part_key(live["id"], GUEST))["streaming"] is False
 
 

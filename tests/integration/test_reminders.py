@@ -94,6 +94,17 @@ def test_due_reminders_are_sent_once_in_the_contract_shape(api, aws, host):
     assert sent["sentAt"] and store.get(store.reminder_key(not_yet["id"], FANS[0])).get("sentAt") is None
 
 
+def test_reminders_go_out_the_configured_lead_before_the_start_15_minutes_by_default(api, aws, host):
+    inside, outside = api.create(HOST, plannedStartDate=at(14)).data, api.create(HOST, plannedStartDate=at(16.5)).data
+    for stream in (inside, outside):
+        remind(api, stream, FANS[0])
+    assert dispatch() == {"streams": 1, "sent": 1, "failed": 0}
+    assert [m["liveStreamId"] for m in aws.reminder_messages()] == [inside["id"]]
+    aws.with_parameters(ReminderLeadMinutes=30)  # the template parameter behind REMINDER_LEAD_MINUTES
+    assert dispatch() == {"streams": 1, "sent": 1, "failed": 0}
+    assert [m["liveStreamId"] for m in aws.reminder_messages()] == [outside["id"]]
+
+
 def test_cancelled_or_started_streams_send_nothing(api, aws, host):
     cancelled = api.create(HOST, plannedStartDate=at(5)).data
     started = api.create(HOST, plannedStartDate=at(5)).data

@@ -58,6 +58,15 @@ def test_the_window_and_limit(api, streams):
     assert titles(api.get(V1.format(HOST), query={"limit": 1})) == ["live"]
 
 
+def test_at_most_10_streams_by_default(api, streams):
+    for n in range(10):
+        api.create(HOST, title=f"extra {n}", plannedStartDate=at(100 + n))
+    for path in (V1, V2):
+        default = titles(api.get(path.format(HOST)))
+        assert default == ["live", "soon", *(f"extra {n}" for n in range(8))]
+        assert len(titles(api.get(path.format(HOST), query={"limit": 100}))) == 13
+
+
 def test_minutes_before_keeps_overdue_scheduled_streams(api, people_with_overdue):
     stream_id = people_with_overdue
     assert [s["id"] for s in api.get(V1.format(HOST), query={"minutesBefore": 10}).data] == [stream_id]

@@ -259,3 +259,14 @@ def test_pages_reach_the_newest_thousand_viewers(api, live, monkeypatch):
     assert data["pagination"]["totalItems"] == 7 and data["pagination"]["totalPages"] == 2
     assert viewers(api, live, page=2, limit=2).data["pagination"]["hasNextPage"] is False
     assert viewers(api, live, page=3, limit=2).status == 400
+
+
+@pytest.mark.parametrize("search", ["lukasz", "ŁUK", "oyv", "strasse"])
+def test_search_folds_stroked_letters_and_ligatures_to_their_base_letters(api, search):
+    """Ł, Ø, ß are folded (l, o, ss) as accents are, not dropped: ``lukasz`` finds Łukasz."""
+    for uid in (HOST, VIEWERS[0]):
+        api.add_user(uid, name="Łukasz", surname="Øyvind", username="straße")
+    stream = api.create(HOST).data
+    assert api.post("/api/v1/live-stream/join-as-audience", json_body={"liveStreamId": stream["id"]}, user=VIEWERS[0]).status == 200
+    data = viewers(api, stream, search=search).data
+    assert [v["_id"] for v in data["list"]] == [VIEWERS[0]] and data["pagination"]["totalItems"] == 1

@@ -18,6 +18,8 @@ from livestream.errors import CANONICAL_MESSAGES
         ("Yeni ürün tanıtımı", "yeni-urun-tanitimi"),
         ("ÇĞİÖŞÜ çğıöşü", "cgiosu-cgiosu"),
         ("Crème brûlée — naïve café", "creme-brulee-naive-cafe"),
+        ("Łódź, Ørsted & Đorđe", "lodz-orsted-dorde"),  # strokes are accents too: not dropped with the letter
+        ("Straße Æsir Œuvre Þór", "strasse-aesir-oeuvre-thor"),
         ("  --Hello,   World!!--  ", "hello-world"),
         ("🎉🎉", "live"),
         ("", "live"),
@@ -36,6 +38,10 @@ def test_channel_names_are_bounded_and_well_formed():
 def test_fold_makes_turkish_i_match():
     assert slug.fold("IŞIK") == slug.fold("ışık") == slug.fold("isik") == "isik"
     assert slug.fold("İstanbul") == "istanbul"
+
+
+def test_fold_makes_stroked_letters_match_their_base_letter():
+    assert slug.fold("ŁUKASZ Øyvind") == slug.fold("łukasz øyvind") == "lukasz oyvind"
 
 
 def test_iso_has_milliseconds_and_z():

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
-from livestream.clock import now
+from livestream.clock import iso, now
 from livestream.ids import ID_PATTERN, is_id
 
 StreamStatus = Literal["scheduled", "active", "ended", "cancelled"]
@@ -68,6 +68,25 @@ VariantName = Annotated[Text, Field(min_length=1, max_length=50)]
 """A key of ``profilePhoto.variants``: stored as a map key, which DynamoDB needs to be at least a character."""
 
 
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
+
+
+def _api_time(value: str) -> str:
+    """An ISO 8601 date-time (any offset or precision; none is UTC) as the API shows every timestamp."""
+    if not _ISO_DATE_TIME.match(value):
+        raise ValueError("must be an ISO 8601 date-time")
+    try:
+        parsed = datetime.fromisoformat(value)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("must be an ISO 8601 date-time") from None
+    return iso(parsed)
+
+
+ApiTime = Annotated[Text, Field(max_length=64, json_schema_extra={"format": "date-time"}), AfterValidator(_api_time)]
+"""A timestamp a sync brings in, kept and answered as ``2026-01-15T10:30:00.000Z``."""
+
+
 class ProfilePhoto(_Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -77,6 +96,13 @@ class ProfilePhoto(_Model):
     variants: dict[VariantName, Annotated[Text, Field(max_length=2048)]] = Field(default_factory=dict, max_length=20)
     createdAt: Optional[Text] = Field(None, max_length=64)
     updatedAt: Optional[Text] = Field(None, max_length=64)
+
+
+class ProfilePhotoIn(ProfilePhoto):
+    """``profilePhoto`` as a profile sync sends it: its times converted to the API's format."""
+
+    createdAt: Optional[ApiTime] = None
+    updatedAt: Optional[ApiTime] = None
 
 
 class UserSummary(_Model):
@@ -100,7 +126,7 @@ class UserProfileIn(_Model):
     username: Text = Field(min_length=1, max_length=64)
     name: Text = Field(min_length=1, max_length=100)
     surname: Text = Field(min_length=1, max_length=100)
-    profilePhoto: Optional[ProfilePhoto] = None
+    profilePhoto: Optional[ProfilePhotoIn] = None
     availabilityStatus: Optional[Text] = Field(None, max_length=50)
     expertise: Optional[Text] = Field(None, max_length=200)
     followersCount: Count = 0
@@ -125,7 +151,6 @@ def _is_form(info: ValidationInfo) -> bool:
 
 _ASCII_WHOLE = re.compile(r"[0-9]{1,6}")
 _ASCII_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
-_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
 
 
 def _distinct_ids(value: list[Any]) -> list[str]:

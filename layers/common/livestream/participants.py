@@ -49,6 +49,7 @@ from livestream.streams import load_with_part, role_of, to_api
 from livestream.users import unknown_summary
 
 JoinAs = Literal["broadcaster", "guest", "audience"]
+Flag = Optional[Literal["watching", "streaming"]]  # what a join sets: watching (counted), streaming, or neither
 UID_ATTEMPTS = 5
 ENDED = ("ended", "cancelled")
 PROFILE_FIELDS = ("username", "name", "surname", "profilePhoto", "followersCount", "followingCount", "expertise")
@@ -67,11 +68,13 @@ def join(stream_id: str, caller: str, as_role: JoinAs) -> dict[str, Any]:
         raise NotFound(f"liveStreamId: no stream {stream_id}")
     listed = role_of(stream, caller)
     _check_join(stream, listed, as_role, has_access=access is not None)
-    role = "audience" if as_role == "audience" else listed
-    assert role is not None
+    # hosts, broadcasters and guests are never audience: through join-as-audience they keep their role
+    # (publisher tokens) and are neither listed as viewers nor counted, nor marked as streaming
+    role = listed or "audience"
+    flag: Flag = "watching" if role == "audience" else ("streaming" if as_role != "audience" else None)
     agora.credentials()  # read (and cached) before anything is written: Secrets Manager failing leaves no half-done join
-    uid = _enter(stream, caller, part, profile, watching=role == "audience")
-    return {"liveStream": to_api(stream, listed or role), **agora.mint(stream["channelName"], uid, caller, role)}
+    uid = _enter(stream, caller, part, profile, flag)
+    return {"liveStream": to_api(stream, role), **agora.mint(stream["channelName"], uid, caller, role)}
 
 
 def _check_join(stream: Item, listed: Optional[str], as_role: JoinAs, *, has_access: bool) -> None:
@@ -91,43 +94,45 @@ def _check_publisher(listed: Optional[str], as_role: JoinAs) -> None:
         raise Forbidden("liveStreamId: only listed guests join as guest")
 
 
-def _already_in(part: Optional[Item], watching: bool) -> bool:
-    return bool(part and (part.get("watching") if watching else part.get("streaming")))
+def _already_in(part: Optional[Item], flag: Flag) -> bool:
+    return bool(part and (part.get(flag) if flag else "uid" in part))
 
 
-def _enter(stream: Item, caller: str, part: Optional[Item], profile: Optional[Item], *, watching: bool) -> int:
+def _enter(stream: Item, caller: str, part: Optional[Item], profile: Optional[Item], flag: Flag) -> int:
     """Record the participant (uid, flag) and answer their uid. Idempotent; the aggregator counts them."""
     stream_id = stream["id"]
-    if part and _already_in(part, watching):
-        if not watching or refresh_deadline(stream_id, caller):
+    if part and _already_in(part, flag):
+        if flag != "watching" or refresh_deadline(stream_id, caller):
             return int(part["uid"])  # already in: nothing to count twice
         part = db.participant(stream_id, caller)  # the read was stale: they left meanwhile
-    return _allocate_and_enter(stream_id, caller, part, profile, watching=watching)
+    return _allocate_and_enter(stream_id, caller, part, profile, flag)
 
 
-def _allocate_and_enter(stream_id: str, caller: str, part: Optional[Item], profile: Optional[Item], *, watching: bool) -> int:
+def _allocate_and_enter(stream_id: str, caller: str, part: Optional[Item], profile: Optional[Item], flag: Flag) -> int:
     """Enter with the participant's uid, or the first candidate no other user holds."""
     candidate = 0  # advances only when another user holds the candidate uid
     for _ in range(UID_ATTEMPTS):
         uid = int(part["uid"]) if part and "uid" in part else agora.uid_candidate(stream_id, caller, candidate)
-        outcome = _record_entry(stream_id, caller, uid, part, profile, watching=watching)
+        outcome = _record_entry(stream_id, caller, uid, part, profile, flag)
         if outcome == "entered":
             return uid
         if outcome == "changed":  # a concurrent join of the same user got there first (same uid), or our read was stale
             part = db.participant(stream_id, caller)
-            if part and _already_in(part, watching):
+            if part and _already_in(part, flag):
                 return int(part["uid"])
         else:
             candidate += 1  # the uid guard: another user holds this uid
     raise Conflict("liveStreamId: could not allocate a uid, try again")
 
 
-def _record_entry(stream_id: str, caller: str, uid: int, part: Optional[Item], profile: Optional[Item], *, watching: bool) -> str:
+def _record_entry(stream_id: str, caller: str, uid: int, part: Optional[Item], profile: Optional[Item], flag: Flag) -> str:
     timestamp = _now_iso()
-    watch = db.Watch(timestamp, _search_text(profile), presence_deadline()) if watching else None
+    watch = db.Watch(timestamp, _search_text(profile), presence_deadline()) if flag == "watching" else None
     claim = not (part and "uid" in part)
     ever = bool(part and part.get("everWatched"))
-    return db.enter(stream_id, caller, uid, claim_uid=claim, watch=watch, ever_watched=ever, at=timestamp, api_at=_epoch())
+    return db.enter(
+        stream_id, caller, uid, claim_uid=claim, watch=watch, streaming=flag == "streaming", ever_watched=ever, at=timestamp, api_at=_epoch()
+    )
 
 
 def _now_iso() -> str:
@@ -251,10 +256,10 @@ def _flags(stream: Item, user_id: str, part: Item, wanted: tuple[Optional[bool],
     was_watching, was_streaming = bool(part.get("watching")), bool(part.get("streaming"))
     watch = was_watching if wanted[0] is None else wanted[0]
     publish = was_streaming if wanted[1] is None else wanted[1]
-    if watch and not was_watching and stream["status"] != "active":
-        watch = False
-    if publish and not was_streaming and (role_of(stream, user_id) not in PUBLISHERS or stream["status"] in ENDED):
-        publish = False
+    listed = role_of(stream, user_id) in PUBLISHERS
+    # one starts watching only a live stream, and hosts, broadcasters and guests are never audience
+    watch = watch and (was_watching or (stream["status"] == "active" and not listed))
+    publish = publish and (was_streaming or (listed and stream["status"] not in ENDED))
     return (was_watching, watch), (was_streaming, publish)
 
 

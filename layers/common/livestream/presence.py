@@ -8,7 +8,8 @@ body keyed with the notification secret. Events applied (the rest are acknowledg
   103 / 104 broadcaster join / leave     the participant streams / stops streaming
   105 / 106 audience join / leave        the participant watches (counted) / stops (counted out)
   111 client role → broadcaster     stops watching, streams
-  112 client role → audience        stops streaming, watches
+  112 client role → audience        stops streaming, watches (not a listed host, broadcaster or guest:
+                                    they are never audience)
 
 The stream is found by channel name (its ``CHANNEL#<name>`` guard), the participant by uid (the
 stream's ``UID#<uid>`` guard); unknown channels and uids are acknowledged and ignored. Each event goes

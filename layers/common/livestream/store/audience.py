@@ -202,11 +202,13 @@ def participant(stream_id: str, user_id: str) -> Optional[dict[str, Any]]:
     return store.get(store.part_key(stream_id, user_id))
 
 
-def enter(stream_id: str, user_id: str, uid: int, *, claim_uid: bool, watch: Optional[Watch], ever_watched: bool, at: str, api_at: int) -> str:
-    """Record the participant with ``uid`` as watching (``watch``) or streaming since ``at``, conditional on
-    it not doing so already (and on its uid: claimed with its guard item in one transaction when
-    ``claim_uid``). ``"entered"``; ``"changed"`` when the participant is not as read (a concurrent join, a
-    stale read); ``"uid taken"`` when another user holds ``uid``."""
+def enter(
+    stream_id: str, user_id: str, uid: int, *, claim_uid: bool, watch: Optional[Watch], streaming: bool, ever_watched: bool, at: str, api_at: int
+) -> str:
+    """Record the participant with ``uid`` as watching (``watch``), streaming since ``at`` (``streaming``) or
+    neither (a uid only), conditional on it not doing so already (and on its uid: claimed with its guard
+    item in one transaction when ``claim_uid``). ``"entered"``; ``"changed"`` when the participant is not as
+    read (a concurrent join, a stale read); ``"uid taken"`` when another user holds ``uid``."""
     update = _Update(
         ["uid = if_not_exists(uid, :uid)", "userId = :me", "firstJoinedAt = if_not_exists(firstJoinedAt, :t)", "apiAt = :api"],
         ["lastClientSeq"],  # a join through the API starts a new client session: its clientSeq starts afresh
@@ -215,7 +217,7 @@ def enter(stream_id: str, user_id: str, uid: int, *, claim_uid: bool, watch: Opt
     )
     if watch:
         _start_watching(update, stream_id, user_id, watch, ever_watched)
-    else:
+    elif streaming:
         update.sets += ["streaming = :true", "streamingSince = :t"]
         update.conditions.append(NOT_STREAMING)
     update.conditions.append("attribute_not_exists(uid)" if claim_uid else "uid = :uid")
