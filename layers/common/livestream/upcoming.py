@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Optional
 
-from livestream.api import QueryInt
 from livestream.clock import iso, now
 from livestream.dispatch import Query
+from livestream.queries import QueryInt
 from livestream.store import streams as stored
 from livestream.streams import role_of, to_api
 
