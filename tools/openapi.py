@@ -1,7 +1,9 @@
 """One OpenAPI 3 document for the whole API, generated from the functions' own routes and models.
 
-Each function's Powertools resolver describes its routes (parameters, request bodies, multipart
-fields); Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
+Each function's routes (recorded by its dispatcher, ``livestream.dispatch``) are declared again on a
+Powertools REST resolver, here only, at docs time: its markers translated into Powertools' (see
+:func:`powertools_resolver`); each resolver describes its routes (parameters, request bodies) and
+Powertools' OpenAPIMerge joins them. This module then states what the resolvers cannot
 know: the envelope, each operation's success status and data model, every error status it can
 answer with its canonical message, the security schemes, the request bodies that functions read
 themselves (``livestream.openapi_models.REQUEST_BODIES``), and the success examples in tools/examples.
@@ -39,8 +41,9 @@ DESCRIPTION = (
 
 
 def function_apps() -> dict[str, Any]:
-    """Every HTTP function's resolver, by logical id, loaded as Lambda would load it (the layer on
-    the path; the clients created at import need a region, nothing is called)."""
+    """Every HTTP function's routes as a Powertools resolver, by logical id, each function loaded as
+    Lambda would load it (the layer on the path; the clients created at import need a region, nothing
+    is called)."""
     import os
 
     from local.cfn import LAYER_DIR, Template
@@ -55,9 +58,50 @@ def function_apps() -> dict[str, Any]:
         if not function.api_events:
             continue
         app = getattr(function.load_module(), "app", None)
-        if app is not None and hasattr(app, "get_openapi_schema"):
-            apps[name] = app
+        if app is not None and hasattr(app, "routes"):
+            apps[name] = powertools_resolver(app)
     return apps
+
+
+def powertools_resolver(app: Any) -> Any:
+    """A Powertools REST resolver with the routes of ``app`` (a ``livestream.dispatch.App``): the same
+    paths, methods, summaries and tags, each route function under a signature whose layer markers
+    (``livestream.dispatch.Param``) are Powertools' ``Path``/``Query``/``Header``/``Body`` with the same
+    options. Never called: it only describes the routes."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    resolver = APIGatewayRestResolver(enable_validation=True)
+    for route in app.routes:
+        resolver.route(route.path, route.method, **route.options)(_translated(route))
+    return resolver
+
+
+def _translated(route: Any) -> Any:
+    import functools
+    import inspect
+    from typing import Annotated, get_args
+
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    markers = {"path": params.Path, "query": params.Query, "header": params.Header, "body": params.Body}
+
+    def annotation(field: Any) -> Any:
+        if field.marker is None:
+            return field.annotation
+        base, *metadata = get_args(field.annotation)
+        marker = markers[field.location](**field.marker.options)
+        return Annotated[(base, *[marker if item is field.marker else item for item in metadata])]
+
+    @functools.wraps(route.func)
+    def described(**kwargs: Any) -> Any:
+        return route.func(**kwargs)
+
+    signature = inspect.signature(route.func)
+    types = {field.name: annotation(field) for field in route.fields}
+    described.__signature__ = signature.replace(  # read by inspect.signature (Powertools reads the parameters there)
+        parameters=[parameter.replace(annotation=types[name]) for name, parameter in signature.parameters.items()]
+    )
+    return described
 
 
 def build(apps: dict[str, Any]) -> dict[str, Any]:

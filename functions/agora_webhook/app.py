@@ -9,10 +9,8 @@ DynamoDB round trips (a user event): GetItem, 2 BatchGetItem, 1 TransactWriteIte
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
-
 from livestream import presence, snapstart
-from livestream.api import create_app
+from livestream.api import Body, Header, create_app
 from livestream.envelope import ok
 from livestream.errors import CANONICAL_MESSAGES, ApiError
 from livestream.notifications import AgoraNotification

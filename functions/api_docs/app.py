@@ -7,9 +7,7 @@ beside this file; Swagger UI's assets are Powertools' bundled copies, inlined (n
 from functools import cache
 from pathlib import Path
 
-from aws_lambda_powertools.event_handler import Response
-
-from livestream.api import create_app, handler_for
+from livestream.api import Response, create_app, handler_for
 
 app = create_app()
 DOCUMENT = Path(__file__).with_name("openapi.json")

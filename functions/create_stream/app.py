@@ -7,10 +7,8 @@ of the idempotency record (a retry: 1 conditional put, answered from the record)
 
 from typing import Annotated, Optional
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
-
 from livestream import snapstart, streams
-from livestream.api import caller, create_app, handler_for, parse, request_fields
+from livestream.api import Header, caller, create_app, handler_for, parse, request_fields
 from livestream.envelope import ok
 from livestream.models import CreateStreamCommand
 

@@ -8,11 +8,8 @@ read), then 1 BatchGetItem for the hosts' streaming flags. See livestream.live_e
 
 from typing import Annotated, Optional
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from livestream import live_events
-from livestream.api import QueryInt, QueryText, create_app, handler_for
+from livestream.api import Query, QueryInt, QueryText, Response, create_app, handler_for
 from livestream.envelope import JSON, dumps
 from livestream.secrets import get_secret_string
 from livestream.settings import get_settings

@@ -9,10 +9,8 @@ prefixes: no count, ``Limit`` (page + 1) × limit): the same at any audience siz
 
 from typing import Annotated, Optional
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from livestream import participants
-from livestream.api import QueryInt, QueryText, StreamId, caller, create_app, handler_for
+from livestream.api import Query, QueryInt, QueryText, StreamId, caller, create_app, handler_for
 from livestream.envelope import ok
 
 app = create_app()

@@ -2,13 +2,14 @@
 
 Modules, by what they hold:
   clock, ids, slug         small pure helpers (time format, 24-hex ids, channel-name slugs)
-  errors, envelope         the API's error types and the response envelope
+  errors, envelope         the API's error types, the response envelope and a route's Response
   aws                      the AWS clients: botocore's, one session per container, no boto3
   settings, secrets        typed configuration from the environment; secrets (the Parameters and Secrets extension, or a client)
   auth                     bearer JWT and Api-Token checks
   observability            Logger, Tracer, Metrics and the Lambda entry-point decorator
   snapstart                SnapStart runtime hooks: prime before the snapshot, refresh after restore
-  api                      the Powertools resolver factory with the envelope-producing error handlers
+  dispatch                 one function's routes: parameters read and validated, the proxy result
+  api                      the dispatcher factory with the envelope-producing error handlers
   models                   pydantic models: the contract in code
   store                    DynamoDB access: keys, item codecs, transactions
   media                    thumbnail sniffing and S3 storage

@@ -1,4 +1,5 @@
-"""The Powertools REST resolver every HTTP function uses, answering every outcome in the envelope.
+"""The dispatcher every HTTP function uses (:mod:`livestream.dispatch`), answering every outcome in
+the envelope.
 
 - request validation errors → 400 with ``"<field>: <message>"`` details
 - unsupported content type → 415 (routes with a body model take JSON only; create reads its own
@@ -6,7 +7,6 @@
 - JSON bodies are parsed strictly before any model sees them (:func:`strict_json`): valid UTF-8,
   at most 32 levels deep, numbers finite and within ±(2**53 − 1), no NaN/Infinity
 - :class:`~livestream.errors.ApiError` → its own status
-- Powertools ``ServiceError`` → its own status
 - a dependency that throttled or failed (:func:`~livestream.errors.retry_after`) → 503 with ``Retry-After``
 - anything else → 500, logged with its trace, nothing leaked to the client
 """
@@ -21,18 +21,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Optional, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from livestream import snapstart
 from livestream.auth import caller_id, require_api_token
+from livestream.dispatch import App, Path, RequestValidationError
+from livestream.dispatch import Body as Body  # re-exported: the markers and Response the functions use
+from livestream.dispatch import Header as Header
+from livestream.dispatch import Query as Query
 from livestream.envelope import JSON, body, dumps
+from livestream.envelope import Response as Response
 from livestream.errors import CANONICAL_MESSAGES, RETRY_AFTER_UNAVAILABLE, ApiError, BadRequest, ServiceUnavailable, UnsupportedMediaType, retry_after
 from livestream.ids import ID_PATTERN
 from livestream.models import check_text
@@ -42,23 +40,21 @@ M = TypeVar("M", bound=BaseModel)
 
 
 ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
-ErrorHandler = Callable[[Any], "Response[str]"]
 
 
 def envelope_error(status: int, errors: list[str], exc: Optional[Exception]) -> dict[str, Any]:
     return body(status, None, errors)
 
 
-class Resolver(APIGatewayRestResolver):
-    """Powertools' REST resolver with validation, answering every error with ``error_body``."""
+class Resolver(App):
+    """The function's dispatcher (:mod:`livestream.dispatch`), answering every error with ``error_body``."""
 
     def __init__(self, error_body: ErrorBody) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=strict_json)
+        super().__init__(json_loads=strict_json, read_body=_json_only_body)
         self.error_body = error_body
-        self._request_validation_middleware = _json_only_validation()
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        """Powertools' resolve, after a JSON body has been made valid UTF-8 text (else 400)."""
+        """Dispatch the request, after a JSON body has been made valid UTF-8 text (else 400)."""
         event = dict(event)
         try:
             _normalise_json_body(event)
@@ -66,12 +62,7 @@ class Resolver(APIGatewayRestResolver):
             return self.fail_proxy(exc.status, exc.errors, exc)
         return super().resolve(event, context)
 
-    def exception_handler(self, exc_class: type[Exception] | list[type[Exception]]) -> Callable[[ErrorHandler], ErrorHandler]:
-        """Powertools' registration, typed: the handler answers the exception with a Response."""
-        register: Callable[[ErrorHandler], ErrorHandler] = super().exception_handler(exc_class)
-        return register
-
-    def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response[str]:
+    def fail(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> Response:
         return Response(status_code=status, content_type=JSON, body=dumps(self.error_body(status, _printable(errors), exc)), headers=headers)
 
     def fail_proxy(self, status: int, errors: list[str], exc: Optional[Exception] = None, headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
@@ -94,46 +85,28 @@ def _printable(errors: list[str]) -> list[str]:
     return safe
 
 
-def _json_only_validation() -> Any:
-    """Powertools' request validation, but bodies of routes with a body model are JSON only: its own
-    urlencoded and multipart parsers are not used (create parses its body itself, strictly)."""
-    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
-
-    class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
-        def __init__(self) -> None:  # Powertools' is unannotated and does nothing
-            pass
-
-        def _get_body(self, app: Any) -> dict[str, Any]:
-            content_type = app.current_event.headers.get("content-type", "").strip()
-            if not content_type or _media_type(content_type) == JSON:
-                return self._parse_json_data(app)
-            raise UnsupportedMediaType(f"content-type: {_media_type(content_type)} is not accepted (send application/json)")
-
-    return JsonOnlyValidation()
+def _json_only_body(app: App) -> Any:
+    """The body of a route with a body model: JSON only (also without a content type), parsed by
+    :func:`strict_json`; any other media type is 415 (create parses its own body, strictly)."""
+    content_type = app.current_event.headers.get("content-type", "").strip()
+    if not content_type or _media_type(content_type) == JSON:
+        return app.current_event.json_body
+    raise UnsupportedMediaType(f"content-type: {_media_type(content_type)} is not accepted (send application/json)")
 
 
 def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
     app = Resolver(error_body)
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
-        content_type = app.current_event.headers.get("content-type") or "none"
-        return app.fail(415, [CANONICAL_MESSAGES[415], f"content-type: {content_type.split(';')[0]} is not accepted"], exc)
-
     @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response[str]:
+    def _invalid(exc: RequestValidationError) -> Response:
         return app.fail(400, [CANONICAL_MESSAGES[400], *validation_details(exc.errors())], exc)
 
     @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError) -> Response[str]:
+    def _api_error(exc: ApiError) -> Response:
         return app.fail(exc.status, exc.errors, exc, _retry_headers(exc))
 
-    @app.exception_handler(ServiceError)
-    def _service_error(exc: ServiceError) -> Response[str]:
-        return app.fail(exc.status_code, [CANONICAL_MESSAGES.get(exc.status_code, CANONICAL_MESSAGES[500])], exc)
-
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response[str]:
+    def _unexpected(exc: Exception) -> Response:
         unavailable = dependency_failure(exc)
         if unavailable is not None:
             return app.fail(503, unavailable.errors, unavailable, _retry_headers(unavailable))
@@ -141,7 +114,7 @@ def create_app(error_body: ErrorBody = envelope_error) -> Resolver:
         return app.fail(500, [CANONICAL_MESSAGES[500]])
 
     @app.not_found
-    def _not_found(exc: Exception) -> Response[str]:
+    def _not_found(exc: Exception) -> Response:
         event = app.current_event
         return app.fail(404, [CANONICAL_MESSAGES[404], f"{event.http_method} {event.path}: no such route"])
 
@@ -310,9 +283,8 @@ def _raw_body(event: dict[str, Any]) -> bytes:
 
 
 def _normalise_json_body(event: dict[str, Any]) -> None:
-    """A JSON body (or one without a content type, which Powertools reads as JSON) reaches the parser
-    as text that is valid UTF-8: a base64-delivered body is decoded strictly here (400 if it is not
-    UTF-8), where Powertools would fail with a 500."""
+    """A JSON body (or one without a content type, which is read as JSON) reaches the parser as text
+    that is valid UTF-8: a base64-delivered body is decoded strictly here (400 if it is not UTF-8)."""
     if not event.get("body"):
         return
     headers = event.get("headers") or {}
@@ -396,8 +368,8 @@ def _multipart_fields(body: bytes, content_type: str, files: frozenset[str]) -> 
 
 
 def _normalise_content_type(event: dict[str, Any]) -> None:
-    """Media types are case-insensitive (RFC 9110) but Powertools compares them as written: lowercase
-    the media type, keep its parameters (a boundary is case-sensitive).
+    """Media types are case-insensitive (RFC 9110): lowercase the media type, keep its parameters (a
+    boundary is case-sensitive).
 
     API Gateway delivers binary media types base64-encoded; a multipart body that arrives as text
     (a test client, a stage without the binary media type) is re-encoded so that non-Latin-1 text
@@ -456,7 +428,8 @@ _MESSAGES = {
 
 
 def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[str]:
-    """``"<field>: <message>"`` for each pydantic / Powertools validation error."""
+    """``"<field>: <message>"`` for each pydantic validation error (a request's: ``loc`` starts with
+    where the value was read, see :class:`~livestream.dispatch.RequestValidationError`)."""
     details: list[str] = []
     for err in errors:
         detail = _detail(err)

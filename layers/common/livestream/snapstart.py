@@ -147,7 +147,7 @@ class _PrimeContext:
 
 
 def _dry_requests(app: Any) -> Iterator[dict[str, Any]]:
-    for route in [*app._static_routes, *app._dynamic_routes]:
+    for route in app.routes:  # livestream.dispatch.Route: its method and rule (``<id>`` parameters)
         path = route.path.replace("<", "{").replace(">", "}")
         params = {}
         while "{" in path:

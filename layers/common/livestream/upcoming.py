@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Optional
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from livestream.api import QueryInt
 from livestream.clock import iso, now
+from livestream.dispatch import Query
 from livestream.errors import NotFound
 from livestream.store import streams as stored
 from livestream.store import users as stored_users

@@ -1,0 +1,36 @@
+"""Issue 14, the HTTP layer's share: no function loads Powertools' event handler (every resolver, the
+OpenAPI machinery) or its event classes on its cold path. Each HTTP function is imported as Lambda
+imports it (a fresh interpreter, only its directory and the layer on the path, Lambda's environment
+with tracing on) and invoked once with its sample event, taking its success path against the local
+AWS emulation (:mod:`tests.cold_path`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from local.cfn import ROOT
+from tests.support import template
+
+HTTP_FUNCTIONS = sorted(name for name, function in template().functions().items() if function.api_events)
+
+
+@pytest.fixture(scope="module")
+def cold_paths(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("cold-path") / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "tests.cold_path", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
+    result = cold_paths[name]
+    assert "error" not in result, result.get("error")
+    # the success path (the fallback's is 404 / 405): the route's validation and code ran
+    expected = (404, 405) if name == "RouteNotFoundFunction" else range(200, 300)
+    assert result["status"] in expected, result
+    assert result["loaded"] == [], f"{name} loaded on its cold path: {result['loaded'][:10]}"
