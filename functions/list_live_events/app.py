@@ -9,8 +9,9 @@ read), then 1 BatchGetItem for the hosts' streaming flags. See livestream.live_e
 from typing import Annotated, Optional
 
 from livestream import live_events
-from livestream.api import Query, QueryInt, QueryText, Response, create_app, handler_for
+from livestream.api import Query, Response, create_app, handler_for
 from livestream.envelope import JSON, dumps
+from livestream.queries import QueryInt, QueryText
 from livestream.secrets import get_secret_string
 from livestream.settings import get_settings
 

@@ -10,8 +10,9 @@ prefixes: no count, ``Limit`` (page + 1) × limit): the same at any audience siz
 from typing import Annotated, Optional
 
 from livestream import participants
-from livestream.api import Query, QueryInt, QueryText, StreamId, caller, create_app, handler_for
+from livestream.api import Query, StreamId, caller, create_app, handler_for
 from livestream.envelope import ok
+from livestream.queries import QueryInt, QueryText
 
 app = create_app()
 

@@ -1,6 +1,7 @@
 """PUT / DELETE /internal/v1/users/{userId}/following/{targetUserId} — Api-Token; sync a follow edge.
 
-DynamoDB round trips: 1 PutItem or 1 DeleteItem. Repeating either is harmless.
+DynamoDB round trips: 1 TransactWriteItems (both users' profiles checked, the edge put or deleted):
+404 naming `userId` / `targetUserId` when the user service never synced that user. Repeating either is harmless.
 """
 
 from livestream import users

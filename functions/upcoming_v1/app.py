@@ -2,8 +2,9 @@
 
 Live streams where the user is creator, broadcaster or guest first, then scheduled ones whose planned
 start lies in [now − minutesBefore, now + minutesAfter], by planned start; at most `limit`.
-DynamoDB round trips: 1–2 MemberIndex queries + 1 BatchGetItem per 100 keys (streams, the target's
-profile, the caller's participations and reminders)."""
+DynamoDB round trips: 1–2 MemberIndex queries + 1 BatchGetItem per 100 keys (streams, the caller's
+participations and reminders); when no stream is listed, 1 GetItem of the user's profile instead (404 if
+the user service never synced it)."""
 
 from livestream import upcoming
 from livestream.api import UserId, create_app, handler_for, optional_caller

@@ -77,6 +77,9 @@ def test_json_create_with_idempotency_key(stack):
 def test_internal_endpoints(stack):
     a, b = uid(), uid()
     stack.add_user(a)
+    unknown = requests.put(stack.url(f"/internal/v1/users/{a}/following/{b}"), headers=stack.api_token, timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["errors"] == ["Resource not found", f"targetUserId: no user {b}"]
+    stack.add_user(b)
     assert requests.put(stack.url(f"/internal/v1/users/{a}/following/{b}"), headers=stack.api_token, timeout=30).json()["data"]["isFollowing"]
     assert requests.delete(stack.url(f"/internal/v1/users/{a}/following/{b}"), headers=stack.api_token, timeout=30).status_code == 200
     assert requests.put(stack.url(f"/internal/v1/users/{a}"), json={}, timeout=30).status_code == 401

@@ -1,5 +1,6 @@
-"""Issue 14, the HTTP layer's share: no function loads Powertools' event handler (every resolver, the
-OpenAPI machinery) or its event classes on its cold path. Each HTTP function is imported as Lambda
+"""Issue 14, what a cold start loads: no function loads Powertools' event handler (every resolver, the
+OpenAPI machinery) or its event classes on its cold path, nor boto3 (botocore is what the functions
+use), and pydantic only where a body or a query is validated. Each HTTP function is imported as Lambda
 imports it (a fresh interpreter, only its directory and the layer on the path, Lambda's environment
 with tracing on) and invoked once with its sample event, taking its success path against the local
 AWS emulation (:mod:`tests.cold_path`)."""
@@ -34,3 +35,31 @@ def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
     expected = (404, 405) if name == "RouteNotFoundFunction" else range(200, 300)
     assert result["status"] in expected, result
     assert result["loaded"] == [], f"{name} loaded on its cold path: {result['loaded'][:10]}"
+
+
+# the functions whose requests carry a body or a query that pydantic validates; the others read only ids
+# in their path (checked by the dispatcher) and answer plain dicts, and never load it
+VALIDATES_WITH_PYDANTIC = {
+    "AgoraWebhookFunction",
+    "CreateStreamFunction",
+    "JoinAsAudienceFunction",
+    "JoinAsBroadcasterFunction",
+    "JoinAsGuestFunction",
+    "ListLiveEventsFunction",
+    "ListViewersFunction",
+    "UpcomingV1Function",
+    "UpcomingV2Function",
+    "UpsertUserFunction",
+}
+# Powertools' idempotency utility imports boto3; create loads it for a request with an Idempotency-Key
+# (the sample event has one)
+LOADS_BOTO3 = {"CreateStreamFunction"}
+
+
+@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+def test_the_cold_path_loads_pydantic_only_to_validate_a_body_or_query_and_never_boto3(cold_paths, name):
+    result = cold_paths[name]
+    assert "error" not in result, result.get("error")
+    expected = {"pydantic"} & ({"pydantic"} if name in VALIDATES_WITH_PYDANTIC else set())
+    expected |= {"boto3"} if name in LOADS_BOTO3 else set()
+    assert set(result["libraries"]) == expected, f"{name} loaded {result['libraries']} on its cold path"

@@ -111,8 +111,8 @@ def _write_requests(api, live):
             "PutItem",
             lambda: api.put(f"/internal/v1/users/{FANS[0]}", json_body={"username": "u", "name": "N", "surname": "S"}, api_token=API_TOKEN),
         ),
-        "follow": ("PutItem", lambda: api.put(f"/internal/v1/users/{FAN}/following/{HOST}", api_token=API_TOKEN)),
-        "unfollow": ("DeleteItem", lambda: api.delete(f"/internal/v1/users/{FAN}/following/{HOST}", api_token=API_TOKEN)),
+        "follow": ("TransactWriteItems", lambda: api.put(f"/internal/v1/users/{FAN}/following/{HOST}", api_token=API_TOKEN)),
+        "unfollow": ("TransactWriteItems", lambda: api.delete(f"/internal/v1/users/{FAN}/following/{HOST}", api_token=API_TOKEN)),
         "grant-access": ("TransactWriteItems", lambda: api.put(f"/internal/v1/live-stream/{sid}/access/{FAN}", api_token=API_TOKEN)),
     }
 

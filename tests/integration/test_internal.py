@@ -84,6 +84,8 @@ def test_a_user_jwt_is_not_an_api_token(api, aws):
 
 
 def test_follow_edges_are_idempotent(api, aws):
+    api.add_user(ALICE)
+    api.add_user(BOB)
     path = f"/internal/v1/users/{ALICE}/following/{BOB}"
     for _ in range(2):
         reply = api.put(path, api_token=API_TOKEN)
@@ -94,6 +96,28 @@ def test_follow_edges_are_idempotent(api, aws):
         reply = api.delete(path, api_token=API_TOKEN)
         assert reply.status == 200 and reply.data["isFollowing"] is False
         assert store.get(store.follow_key(ALICE, BOB)) is None
+
+
+NOBODY, NO_ONE = user_id(98), user_id(99)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+@pytest.mark.parametrize(
+    ("follower", "target", "details"),
+    [
+        (ALICE, NOBODY, [f"targetUserId: no user {NOBODY}"]),
+        (NOBODY, ALICE, [f"userId: no user {NOBODY}"]),
+        (NOBODY, NO_ONE, [f"userId: no user {NOBODY}", f"targetUserId: no user {NO_ONE}"]),
+    ],
+)
+def test_following_with_an_unknown_user_is_404_naming_them_and_writes_nothing(api, aws, method, follower, target, details):
+    """Both users must have been synced: a well-formed id without a profile is 404, in the envelope,
+    naming the path parameter; no edge is written."""
+    api.add_user(ALICE)
+    reply = api.request(method, f"/internal/v1/users/{follower}/following/{target}", api_token=API_TOKEN)
+    assert reply.status == 404 and reply.errors == ["Resource not found", *details], reply.json
+    assert reply.json["isSuccess"] is False and reply.data is None
+    assert store.get(store.follow_key(follower, target)) is None
 
 
 def test_following_oneself_and_malformed_ids_are_400(api, aws):
@@ -111,7 +135,9 @@ def test_access_grants(api, aws):
         reply = api.put(path, api_token=API_TOKEN)
         assert reply.status == 200 and reply.data == {"liveStreamId": stream["id"], "userId": BOB, "hasAccess": True}
     assert store.get(store.access_key(stream["id"], BOB))["grantedAt"]
-    unknown_user = api.put(f"/internal/v1/live-stream/{stream['id']}/access/{user_id(99)}", api_token=API_TOKEN)
-    assert unknown_user.status == 404 and unknown_user.errors[1].startswith("userId:")
+    unknown_user = api.put(f"/internal/v1/live-stream/{stream['id']}/access/{NOBODY}", api_token=API_TOKEN)
+    assert unknown_user.status == 404 and unknown_user.errors == ["Resource not found", f"userId: no user {NOBODY}"]
+    assert store.get(store.access_key(stream["id"], NOBODY)) is None
     unknown_stream = api.put(f"/internal/v1/live-stream/{'e' * 24}/access/{BOB}", api_token=API_TOKEN)
-    assert unknown_stream.status == 404 and unknown_stream.errors[1].startswith("id:")
+    assert unknown_stream.status == 404 and unknown_stream.errors == ["Resource not found", f"id: no stream {'e' * 24}"]
+    assert store.get(store.access_key("e" * 24, BOB)) is None

@@ -122,13 +122,54 @@ def test_bad_parameters_are_400(api, streams, query, detail):
     assert reply.status == 400 and detail in reply.errors
 
 
-def test_unknown_and_malformed_users(api, streams):
-    """A well-formed id with no upcoming stream is an empty list (profiles are synced asynchronously:
-    "no profile" cannot tell an unknown user from one not synced yet); a malformed id is 400."""
+def test_an_unknown_user_is_404_naming_the_user_and_a_malformed_id_400(api, streams):
+    """A well-formed id the user service never synced and with no stream is 404 in the envelope,
+    naming the path parameter; a malformed id is 400."""
+    unknown = "f" * 24
     for path in (V1, V2):
-        reply = api.get(path.format("f" * 24), user=FAN)
-        assert reply.status == 200 and reply.data == [] and reply.errors == []
+        for caller in (FAN, None):
+            reply = api.get(path.format(unknown), user=caller)
+            assert reply.status == 404 and reply.errors == ["Resource not found", f"userId: no user {unknown}"], reply.json
+            assert reply.json["isSuccess"] is False and reply.data is None
     assert api.get(V1.format("nope")).status == 400
+
+
+def test_a_known_user_without_upcoming_streams_is_an_empty_list(api, streams):
+    quiet = user_id(5)
+    api.add_user(quiet)
+    for path in (V1, V2):
+        reply = api.get(path.format(quiet), user=FAN)
+        assert reply.status == 200 and reply.data == [] and reply.errors == []
+    # a synced user whose streams are all outside the window: an empty list too
+    outside = api.get(V2.format(FAN), query={"minutesAfter": 1})
+    assert outside.status == 200 and outside.data == []
+
+
+def dynamodb_calls(api, path, **kw):
+    """The DynamoDB operations one request makes."""
+    from livestream import store
+
+    made: list[str] = []
+
+    def record(model, **_):
+        made.append(model.name)
+
+    events = store.client().meta.events
+    events.register("before-call.dynamodb", record, unique_id="count-calls")
+    try:
+        reply = api.get(path, **kw)
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="count-calls")
+    return reply, made
+
+
+def test_the_profile_is_read_only_when_the_user_has_no_listed_stream(api, streams):
+    reply, made = dynamodb_calls(api, V1.format(HOST))
+    assert reply.status == 200 and reply.data and "GetItem" not in made, made
+    reply, made = dynamodb_calls(api, V1.format(GUEST), query={"minutesAfter": 1})  # their stream is 30 minutes away
+    assert reply.status == 200 and reply.data == [] and made.count("GetItem") == 1, made
+    reply, made = dynamodb_calls(api, V1.format("e" * 24))
+    assert reply.status == 404 and made == ["Query", "Query", "GetItem"], made
 
 
 def test_a_creator_without_a_synced_profile_lists_their_streams(api, streams):

@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import pytest
 from pydantic import BaseModel
 
-from livestream.api import Header, Query, QueryInt, QueryText, StreamId, create_app
+from livestream.api import Header, Query, StreamId, create_app
 from livestream.envelope import ok
+from livestream.queries import QueryInt, QueryText
 
 STREAM = "0123456789abcdef01234567"
 

@@ -17,11 +17,8 @@ import base64
 import binascii
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Literal, Optional, TypeVar
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, TypeVar
 
 from livestream import snapstart
 from livestream.auth import caller_id, require_api_token
@@ -33,10 +30,12 @@ from livestream.envelope import JSON, body, dumps
 from livestream.envelope import Response as Response
 from livestream.errors import CANONICAL_MESSAGES, RETRY_AFTER_UNAVAILABLE, ApiError, BadRequest, ServiceUnavailable, UnsupportedMediaType, retry_after
 from livestream.ids import ID_PATTERN
-from livestream.models import check_text
 from livestream.observability import Handler, instrument, logger
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is loaded by the functions that validate a body or a query, not by this module
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
@@ -186,6 +185,8 @@ def optional_caller(app: Resolver) -> Optional[str]:
 def parse(model: type[M], data: Any, **context: Any) -> M:
     """Validate ``data`` against a layer model; its errors become a 400 naming each field.
     ``context`` reaches the model's validators (``form=True``: the values are multipart text)."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data, context=context or None)
     except ValidationError as exc:
@@ -194,20 +195,6 @@ def parse(model: type[M], data: Any, **context: Any) -> M:
 
 StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lowercase hex characters")]
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="User id: 24 lowercase hex characters")]
-
-_ASCII_INTEGER = re.compile(r"-?[0-9]{1,16}")
-
-
-def _ascii_integer(value: Any) -> Any:
-    if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
-        raise ValueError("must be a whole number")  # in ASCII digits
-    return value
-
-
-QueryInt = Annotated[int, BeforeValidator(_ascii_integer)]
-"""An integer query parameter: ASCII digits only (no ``１２``, ``1e3``, ``1_000``, ``+5`` or spaces)."""
-QueryText = Annotated[str, AfterValidator(check_text)]
-"""A text query parameter: valid Unicode, no control characters."""
 
 
 # ---------------------------------------------------------------- strict JSON

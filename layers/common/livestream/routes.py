@@ -30,8 +30,8 @@ ROUTES: dict[str, dict[str, Operation]] = {
     "/api/v1/live-stream/{id}/leave": {"POST": Operation("user", 200, "Left", (400, 401, 404))},
     "/api/v1/live-stream/{id}/token": {"POST": Operation("user", 200, "Joined", (400, 401, 403, 404, 409))},
     "/api/v1/live-stream/{id}/viewers": {"GET": Operation("user", 200, "ViewersPage", (400, 401, 403, 404))},
-    "/api/v1/live-stream/user/{userId}/upcoming-live-streams": {"GET": Operation("optional", 200, "UpcomingStreamsV1", (400, 401))},
-    "/api/v2/live-stream/user/{userId}/upcoming-live-streams": {"GET": Operation("optional", 200, "UpcomingStreams", (400, 401))},
+    "/api/v1/live-stream/user/{userId}/upcoming-live-streams": {"GET": Operation("optional", 200, "UpcomingStreamsV1", (400, 401, 404))},
+    "/api/v2/live-stream/user/{userId}/upcoming-live-streams": {"GET": Operation("optional", 200, "UpcomingStreams", (400, 401, 404))},
     "/api/v1/live-stream/{id}/reminder": {
         "POST": Operation("user", 200, "ReminderState", (400, 401, 404, 409)),
         "DELETE": Operation("user", 200, "ReminderState", (400, 401, 404)),
@@ -39,8 +39,8 @@ ROUTES: dict[str, dict[str, Operation]] = {
     "/v1/live-events": {"GET": Operation("api_token", 200, "LiveEventsPage", (400, 401), shape="platform")},
     "/internal/v1/users/{userId}": {"PUT": Operation("api_token", 200, "UserProfile", (400, 401, 415))},
     "/internal/v1/users/{userId}/following/{targetUserId}": {
-        "PUT": Operation("api_token", 200, "FollowEdge", (400, 401)),
-        "DELETE": Operation("api_token", 200, "FollowEdge", (400, 401)),
+        "PUT": Operation("api_token", 200, "FollowEdge", (400, 401, 404)),
+        "DELETE": Operation("api_token", 200, "FollowEdge", (400, 401, 404)),
     },
     "/internal/v1/live-stream/{id}/access/{userId}": {"PUT": Operation("api_token", 200, "AccessGrant", (400, 401, 404))},
     "/webhooks/agora": {"POST": Operation("agora_signature", 200, "AgoraNotificationOutcome", (400, 401, 415))},

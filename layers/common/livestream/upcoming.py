@@ -4,13 +4,13 @@ Served from MemberIndex (one entry per creator / broadcaster / guest of a live o
 live entries sort under ``A#<startedAt>``, scheduled ones under ``S#<plannedStartDate>``, so the
 time window is a key range. Round trips: 1-2 Query (live, then scheduled if the page is not full)
 + BatchGetItem of the streams, and for a signed-in caller their participations and (v2) reminders —
-one request per 100 keys (none when the user has no upcoming stream).
+one request per 100 keys. When the index lists no stream for the user, one GetItem of their profile
+instead of the BatchGetItem: a synced user gets an empty list, a user id the user service never
+synced is 404 (``userId: no user <id>``).
 
-The target user's profile is not needed: each stream carries the summaries copied at creation, and
-a creator whose profile was never synced is listed with the same summary the stream shows (the id,
-every other field ``null``). A well-formed user id with no upcoming stream — unknown to this service
-or not — answers an empty list: profiles arrive here asynchronously from the user service, so "no
-profile" cannot tell a user who does not exist from one not synced yet, and a client expects a list.
+The target user's profile is read only then: a user with a listed stream exists (create accepted
+them), each stream carries the summaries copied at creation, and a creator whose profile was not
+synced yet is listed with the same summary the stream shows (the id, every other field ``null``).
 """
 
 from __future__ import annotations
@@ -18,22 +18,28 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Optional
 
-from livestream.api import QueryInt
 from livestream.clock import iso, now
 from livestream.dispatch import Query
+from livestream.errors import NotFound
+from livestream.queries import QueryInt
 from livestream.store import streams as stored
+from livestream.store import users as stored_users
 from livestream.streams import role_of, to_api
 
 
 def upcoming(
     user_id: str, caller: Optional[str], *, limit: int, minutes_before: int, minutes_after: int, with_reminders: bool
 ) -> list[dict[str, Any]]:
+    """Up to ``limit`` upcoming streams of ``user_id`` as ``caller`` sees them (round trips: the module's);
+    404 when no stream is listed and the user service never synced the user."""
     current = now()
     stream_ids = stored.live_ids(user_id, limit)
     if len(stream_ids) < limit:
         low, high = iso(current - timedelta(minutes=minutes_before)) or "", iso(current + timedelta(minutes=minutes_after)) or ""
         stream_ids += stored.scheduled_ids(user_id, low, high, limit - len(stream_ids))
     if not stream_ids:
+        if not stored_users.profile_exists(user_id):
+            raise NotFound(f"userId: no user {user_id}")
         return []
     readings = stored.read(stream_ids, caller, reminders=with_reminders)
     # the index is eventually consistent: a stream that just ended may still be listed there

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from livestream.clock import iso, now
-from livestream.errors import field_error
+from livestream.errors import NotFound, field_error
 from livestream.slug import fold
 from livestream.store import users as stored
 
@@ -62,15 +62,23 @@ def unknown_summary(user_id: str) -> dict[str, Any]:
 
 
 def follow(user_id: str, target_id: str) -> dict[str, Any]:
+    """``user_id`` follows ``target_id``, both synced (404 naming the one who is not); repeating it is harmless."""
     _not_self(user_id, target_id)
-    stored.put_follow(user_id, target_id, iso(now()) or "")
+    _both_known(user_id, target_id, stored.put_follow(user_id, target_id, iso(now()) or ""))
     return {"userId": user_id, "targetUserId": target_id, "isFollowing": True}
 
 
 def unfollow(user_id: str, target_id: str) -> dict[str, Any]:
+    """``user_id`` no longer follows ``target_id`` (following or not), both synced (404 naming the one who is not)."""
     _not_self(user_id, target_id)
-    stored.delete_follow(user_id, target_id)
+    _both_known(user_id, target_id, stored.delete_follow(user_id, target_id))
     return {"userId": user_id, "targetUserId": target_id, "isFollowing": False}
+
+
+def _both_known(user_id: str, target_id: str, missing: list[str]) -> None:
+    if missing:
+        named = {"user": f"userId: no user {user_id}", "target": f"targetUserId: no user {target_id}"}
+        raise NotFound(*(named[who] for who in missing))
 
 
 def _not_self(user_id: str, target_id: str) -> None:
