@@ -172,6 +172,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
                 responses[str(status)] = error(status, op.shape == "platform")
             if "503" in responses:
                 responses["503"]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+            responses["429"] = THROTTLED
             operation["responses"] = responses
             bodies = openapi_models.REQUEST_BODIES.get((path, method))
             if bodies:  # a body the function reads itself (create: multipart or JSON)
@@ -193,6 +194,24 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before retrying: a dependency (DynamoDB, S3, Secrets Manager, SQS) throttled or failed",
     "schema": {"type": "integer", "minimum": 1},
+}
+
+# 429 is API Gateway's own answer (its throttling, template.yaml's THROTTLED gateway response): a gateway
+# response template is not processed by VTL, so its timestamp is the gateway's request time as API Gateway
+# writes it (no gateway variable gives ISO 8601 with milliseconds)
+GATEWAY_TIME = "15/Jan/2026:10:30:00 +0000"
+THROTTLED = {
+    "description": (
+        "Too many requests: API Gateway's throttling answers this itself, in the envelope, but its `timestamp` is the "
+        "gateway's request time as API Gateway writes it (`dd/MMM/yyyy:HH:mm:ss +0000`), not ISO 8601"
+    ),
+    "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 1}}},
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+            "example": {"isSuccess": False, "statusCode": 429, "data": None, "errors": ["Too many requests"], "timestamp": GATEWAY_TIME},
+        }
+    },
 }
 
 PLATFORM_ERROR_EXAMPLES = {
