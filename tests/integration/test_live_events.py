@@ -232,3 +232,34 @@ def test_reads_stop_at_the_budget(api, world, monkeypatch):
     assert ids(last) == [world["Alice Morning Live"]]
     api.settle()
     assert store.get(store.stream_key(world["Alice Morning Live"]))["audienceCount"] == 3
+
+
+
+def queries(api, query):
+    """A listing's answer and the ``Limit`` of each Query it made."""
+    limits: list[int] = []
+
+    def record(params, model, **_):
+        if model.name == "Query":
+            limits.append(params.get("Limit"))
+
+    events = store.client().meta.events
+    events.register("provide-client-params.dynamodb.Query", record, unique_id="query-limits")
+    try:
+        reply = api.get(PATH, query=query, api_token=API_TOKEN)
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", unique_id="query-limits")
+    assert reply.status == 200, reply.json
+    return reply, limits
+
+
+def test_a_page_without_filters_reads_about_what_it_answers_whatever_the_number_of_streams(api):
+    api.add_user(ALICE)
+    for total in (6, 30):
+        while len(events(api, state="ongoing", limit=100).json["live_events"]) < total:
+            api.create(ALICE, title="Busy")
+        reply, limits = queries(api, {"state": "ongoing,ended", "limit": 5})
+        assert len(reply.json["live_events"]) == 5 and reply.json["next"]
+        # one Query per state asked, each for the page and the one after it that tells whether there is a
+        # next page, at 6 as at 30 streams (before: 200 items per state, every stream of a small service)
+        assert limits == [6, 6], (total, limits)

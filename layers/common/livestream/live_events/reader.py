@@ -25,7 +25,9 @@ from livestream.store.streams import Stream
 # streams read for one page at most: a page of rare matches answers short (with `next`) rather than
 # reading a whole index within the function's timeout
 READ_BUDGET = 2000
-QUERY_PAGE = 200  # items per Query: a page of 100 with filters seldom needs more than one
+# items per Query: the first asks for what the page needs (a listing without filters reads no more than
+# it answers, whatever the number of streams), each next one twice as many, up to QUERY_PAGE
+QUERY_PAGE = 200
 HOST_CHUNK = 50  # streams per BatchGetItem of a current host (each with its participant: 100 keys)
 LOWEST, HIGHEST = "0", "9~"  # below and above every `<createdAt>#<id>` sort key
 
@@ -42,11 +44,13 @@ class Reader:
         self.filters, self.position, self.descending = filters, position, descending
         self.budget_hit = False
         self.last_read: Optional[str] = position
+        self.first_page = QUERY_PAGE
 
     def collect(self, wanted: int) -> list[Stream]:
         """Up to ``wanted`` streams past the position that match the filters, in page order."""
         found: list[Stream] = []
         current = now()
+        self.first_page = min(QUERY_PAGE, wanted)
         for stream in self._candidates():
             key = sort_key(stream)
             if self.position is not None and (key >= self.position if self.descending else key <= self.position):
@@ -67,15 +71,18 @@ class Reader:
         else:
             yield from self._indexed()
 
+    def _pages(self) -> dict[str, int]:
+        return {"page_size": self.first_page, "max_page_size": QUERY_PAGE}
+
     def _indexed(self) -> Iterator[Stream]:
         """The merged partitions of the creators or states asked, within READ_BUDGET."""
         low, high = _key_range(self.filters, self.position, self.descending)
         descending = self.descending
         if self.filters.creators:
-            sources = [stored.listing("creator", c, low, high, descending=descending, page_size=QUERY_PAGE) for c in self.filters.creators]
+            sources = [stored.listing("creator", c, low, high, descending=descending, **self._pages()) for c in self.filters.creators]
         else:
             states = [s for s in self.filters.states or STATES if statuses(s)]
-            sources = [stored.listing("state", s, low, high, descending=descending, page_size=QUERY_PAGE) for s in states]
+            sources = [stored.listing("state", s, low, high, descending=descending, **self._pages()) for s in states]
         read = 0
         for stream in heapq.merge(*sources, key=sort_key, reverse=self.descending):
             if sort_key(stream) == self.position:

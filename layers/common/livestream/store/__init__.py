@@ -269,12 +269,15 @@ def query(
     index: Optional[str] = None,
     descending: bool = False,
     page_size: Optional[int] = None,
+    grow_to: Optional[int] = None,
     consistent: bool = False,
     **extra: Any,
 ) -> Iterator[dict[str, Any]]:
     """Every item of a Query (``key`` the KeyConditionExpression, ``params`` its attribute values),
     deserialized, page after page (one request per page of ``page_size`` items, following
-    ``LastEvaluatedKey``): the only pagination loop of the service. Stop iterating to stop reading."""
+    ``LastEvaluatedKey``; with ``grow_to``, each page twice the last, up to ``grow_to``: a caller that
+    usually needs few items reads few, one that filters many away soon reads large pages): the only
+    pagination loop of the service. Stop iterating to stop reading."""
     request = _query_request(key, params, index=index, descending=descending, page_size=page_size, consistent=consistent, **extra)
     while True:
         items, last = _query_once(request)
@@ -282,6 +285,8 @@ def query(
         if last is None:
             return
         request["ExclusiveStartKey"] = last
+        if grow_to is not None and "Limit" in request:
+            request["Limit"] = min(grow_to, request["Limit"] * 2)
 
 
 def query_page(

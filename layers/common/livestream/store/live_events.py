@@ -21,10 +21,13 @@ def by_ids(stream_ids: Iterable[str]) -> list[Stream]:
     return [Stream.of(item) for item in store.batch_get(store.stream_key(i) for i in stream_ids) if item.get("sk") == store.META]
 
 
-def listing(by: Literal["state", "creator"], value: str, low: str, high: str, *, descending: bool, page_size: int) -> Iterator[Stream]:
+def listing(
+    by: Literal["state", "creator"], value: str, low: str, high: str, *, descending: bool, page_size: int, max_page_size: int
+) -> Iterator[Stream]:
     """The streams of one listing partition (a live-event state, or a creator's user id) created
     between ``low`` and ``high`` (``<createdAt>#<id>`` sort keys, inclusive), newest first when
-    ``descending``: page after page of ``page_size``, as long as the caller iterates."""
+    ``descending``: a first page of ``page_size``, then pages twice as large up to ``max_page_size``,
+    as long as the caller iterates."""
     if low > high:
         return
     index, pk_name, sk_name, prefix = _INDEXES[by]
@@ -34,6 +37,7 @@ def listing(by: Literal["state", "creator"], value: str, low: str, high: str, *,
         index=index,
         descending=descending,
         page_size=page_size,
+        grow_to=max_page_size,
     )
     for item in items:
         if item.get("sk") == store.META:
