@@ -10,7 +10,8 @@ Modules, by what they hold:
   snapstart                SnapStart runtime hooks: prime before the snapshot, refresh after restore
   dispatch                 one function's routes: parameters read and validated, the proxy result
   api                      the dispatcher factory with the envelope-producing error handlers
-  models                   pydantic models: the contract in code
+  models                   pydantic models: the contract in code (loaded only where a body or a query is validated)
+  queries, notifications   query parameter types; the Agora notification body (pydantic too)
   store                    DynamoDB access: keys, item codecs, transactions
   media                    thumbnail sniffing and S3 storage
   users, streams           domain logic
