@@ -1,6 +1,6 @@
 """JSON Schemas of the events the service puts on its EventBridge bus, one file per detail type, as a
 consumer's target receives them (EventBridge's envelope with our ``detail``), generated from the
-publisher's own model (``livestream.events_out.EventDetail``).
+publisher's own model (``livestream.event_models.EventDetail``).
 
     python -m tools.event_schemas [--check]
 
@@ -42,7 +42,8 @@ def schema(detail_type: str) -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the layer creates its clients at import
     if str(ROOT / "layers" / "common") not in sys.path:
         sys.path.insert(0, str(ROOT / "layers" / "common"))
-    from livestream.events_out import DETAIL_TYPES, SOURCE, EventDetail
+    from livestream.event_models import EventDetail
+    from livestream.events_out import DETAIL_TYPES, SOURCE
 
     assert detail_type in DETAIL_TYPES
     meaning, states, previous = MEANING[detail_type]

@@ -234,7 +234,6 @@ def test_reads_stop_at_the_budget(api, world, monkeypatch):
     assert store.get(store.stream_key(world["Alice Morning Live"]))["audienceCount"] == 3
 
 
-
 def queries(api, query):
     """A listing's answer and the ``Limit`` of each Query it made."""
     limits: list[int] = []
