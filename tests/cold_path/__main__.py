@@ -1,6 +1,6 @@
 """Which modules each HTTP function loads on its cold path (import + first invocation), as Lambda runs
 it: ``python -m tests.cold_path OUT.json`` starts the local AWS emulation, seeds what each sample event
-needs to take its success path (as ``make bench`` does: :mod:`tests.bench.cold_start`), then runs each
+needs to take its success path (as ``make bench`` does: :mod:`tests.bench.cold_start`), then runs every
 function once in a fresh interpreter with Lambda's environment (tracing and metrics on) and writes, per
 function, the answer's status and the loaded modules under :data:`WATCHED`.
 
@@ -48,7 +48,7 @@ def main(target: str) -> None:
     try:
         bench = Bench(port)
         out = Path(tempfile.mkdtemp(prefix="cold-path-")) / "result.json"
-        names = sorted(name for name, function in bench.template.functions().items() if function.api_events)
+        names = sorted(bench.template.functions())
         results = {name: run(bench, name, out) for name in names}
     finally:
         moto.stop()

@@ -17,6 +17,7 @@ from local.cfn import ROOT
 from tests.support import template
 
 HTTP_FUNCTIONS = sorted(name for name, function in template().functions().items() if function.api_events)
+ALL_FUNCTIONS = sorted(template().functions())
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
 
 
 # the functions whose requests carry a body or a query that pydantic validates; the others read only ids
-# in their path (checked by the dispatcher) and answer plain dicts, and never load it
+# in their path (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or
+# publish plain dicts, and never load it
 VALIDATES_WITH_PYDANTIC = {
     "AgoraWebhookFunction",
     "CreateStreamFunction",
@@ -56,7 +58,7 @@ VALIDATES_WITH_PYDANTIC = {
 LOADS_BOTO3 = {"CreateStreamFunction"}
 
 
-@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
 def test_the_cold_path_loads_pydantic_only_to_validate_a_body_or_query_and_never_boto3(cold_paths, name):
     result = cold_paths[name]
     assert "error" not in result, result.get("error")
