@@ -68,7 +68,9 @@ def test_defaults_apply_when_parameters_are_absent(app):
 
 def test_a_query_parameter_sent_twice_is_400_naming_it(app):
     status, answer, _ = call(app, "GET", f"/things/{STREAM}", query={"limit": "2"}, multi_query={"limit": ["1", "2"]})
-    assert status == 400 and answer["errors"] == ["Validation failed", "limit: must be a whole number"]
+    assert status == 400 and answer["errors"] == ["Validation failed", "limit: must be sent once"]
+    status, answer, _ = call(app, "GET", f"/things/{STREAM}", query={"state": "b"}, multi_query={"state": ["a", "b"]})
+    assert status == 400 and answer["errors"] == ["Validation failed", "state: must be sent once"]
     status, answer, _ = call(app, "GET", f"/things/{STREAM}", query={"limit": "2"}, multi_query={"limit": ["2"]})
     assert status == 200 and answer["data"]["limit"] == 2
 

@@ -383,6 +383,7 @@ def _multipart_as_base64(event: dict[str, Any], content_type: str) -> None:
 
 _MESSAGES = {
     "missing": "field required",
+    "repeated": "must be sent once",  # a query parameter sent twice (livestream.dispatch)
     "string_too_short": "must be at least {min_length} characters",
     "string_too_long": "must be at most {max_length} characters",
     "greater_than_equal": "must be greater than or equal to {ge}",

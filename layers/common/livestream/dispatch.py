@@ -415,13 +415,22 @@ def _body_value(param: Field, body: Any) -> Any:
 
 
 def _query_values(event: Event, route: Route) -> dict[str, Any]:
-    """Each query parameter's value as Powertools' REST resolver read it: a name repeated in
-    ``multiValueQueryStringParameters`` is a list (a scalar parameter then fails validation), a
-    single value is the value as sent (commas included)."""
+    """Each query parameter's value as Powertools' REST resolver read it, a single value as sent (commas
+    included); a name repeated in ``multiValueQueryStringParameters`` is refused (every parameter takes one)."""
     multi = event.multi_value_query_string_parameters
     single = {name: value.split(",") for name, value in event.query_string_parameters.items()}
     merged = {**single, **multi}
-    return {f.alias: _scalar(merged[f.alias], f.alias in multi) for f in route.fields if f.location == "query" and f.alias in merged}
+    wanted = [f for f in route.fields if f.location == "query" and f.alias in merged]
+    _refuse_repeated([f.alias for f in wanted if len(multi.get(f.alias) or ()) > 1], multi)
+    return {f.alias: _scalar(merged[f.alias], f.alias in multi) for f in wanted}
+
+
+def _refuse_repeated(names: list[str], multi: dict[str, list[str]]) -> None:
+    """Every query parameter of the API takes one value: one sent twice is refused as such (pydantic would
+    say a list "must be a string" or "a whole number")."""
+    if names:
+        errors = [{"type": "repeated", "loc": ("query", name), "msg": "must be sent once", "input": multi[name]} for name in names]
+        raise RequestValidationError(errors)
 
 
 def _header_values(event: Event, route: Route) -> dict[str, Any]:
