@@ -8,12 +8,13 @@ import hashlib
 import hmac
 import itertools
 import json
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from livestream import presence, store
+from livestream import presence, presence_sweep, store
 from local.routing import proxy_event
 from tests.support import AGORA_NCS_SECRET, invoke, route_for, user_id
 
@@ -318,12 +319,12 @@ def test_a_viewer_past_the_deadline_is_dropped_as_a_leave_would(api, live):
     join_audience(api, live)
     join_audience(api, live, OTHER)
     deadline = t0 + timedelta(seconds=3600 + 300)
-    assert presence.sweep(at=deadline - timedelta(seconds=60))["removed"] == 0
+    assert presence_sweep.sweep(at=deadline - timedelta(seconds=60))["removed"] == 0
     assert sorted(viewer_ids(api, live)) == sorted([VIEWER, OTHER])
-    result = presence.sweep(at=deadline + timedelta(seconds=60))
+    result = presence_sweep.sweep(at=deadline + timedelta(seconds=60))
     assert result["removed"] == 2 and result["expired"] == 2
     assert viewer_ids(api, live) == [] and counts(api, live) == (0, 2, 2)
-    assert presence.sweep(at=deadline + timedelta(seconds=120))["expired"] == 0  # gone from the index
+    assert presence_sweep.sweep(at=deadline + timedelta(seconds=120))["expired"] == 0  # gone from the index
 
 
 def test_renewing_tokens_pushes_the_deadline(api, live, monkeypatch):
@@ -335,9 +336,9 @@ def test_renewing_tokens_pushes_the_deadline(api, live, monkeypatch):
     assert api.post(f"/api/v1/live-stream/{live['id']}/token", user=VIEWER).status == 200
     monkeypatch.undo()
     first_deadline = t0 + timedelta(seconds=3900)
-    assert presence.sweep(at=first_deadline + timedelta(minutes=2))["removed"] == 1  # OTHER only
+    assert presence_sweep.sweep(at=first_deadline + timedelta(minutes=2))["removed"] == 1  # OTHER only
     assert viewer_ids(api, live) == [VIEWER]
-    assert presence.sweep(at=renewed_at + timedelta(seconds=3900 + 120))["removed"] == 1
+    assert presence_sweep.sweep(at=renewed_at + timedelta(seconds=3900 + 120))["removed"] == 1
     assert viewer_ids(api, live) == [] and counts(api, live) == (0, 2, 2)
 
 
@@ -349,7 +350,7 @@ def test_joining_again_pushes_the_deadline_and_a_left_viewer_is_not_swept(api, l
     monkeypatch.setattr("livestream.clock.now", lambda: t0 + timedelta(minutes=40))
     join_audience(api, live)  # a repeat join
     monkeypatch.undo()
-    result = presence.sweep(at=t0 + timedelta(seconds=3900 + 120))
+    result = presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 120))
     assert result == {**result, "removed": 0, "expired": 0}
     assert viewer_ids(api, live) == [VIEWER] and counts(api, live) == (1, 2, 2)
 
@@ -365,7 +366,7 @@ def test_the_sweep_reads_only_expired_entries(api, live, monkeypatch):
 
     client.meta.events.register("provide-client-params.dynamodb.*", record)
     try:
-        presence.sweep(at=t0 + timedelta(minutes=10))
+        presence_sweep.sweep(at=t0 + timedelta(minutes=10))
     finally:
         client.meta.events.unregister("provide-client-params.dynamodb.*", record)
     assert not any("Scan" in str(c) for c in calls)
@@ -410,3 +411,37 @@ def test_an_unreadable_secret_is_503_and_changes_nothing(api, live, monkeypatch)
     assert reply.status == 503 and reply.errors == ["Service unavailable"] and reply.headers["retry-after"] == "5"
     monkeypatch.undo()
     assert viewer_ids(api, live) == [VIEWER]
+
+
+def test_a_minutes_shards_are_read_at_once_and_every_expired_viewer_goes(api, live):
+    """The 8 ExpiryIndex shards of a minute are queried together (one round trip's wait, not eight),
+    and the viewers read are removed several at once: each still exactly once, the counts exact."""
+    t0 = datetime.now(timezone.utc)
+    viewers = [user_id(n) for n in range(200, 212)]  # more viewers than removals run at once
+    for viewer in viewers:
+        join_audience(api, live, viewer)
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    client = store.client()
+
+    def started(**kwargs):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.005)  # long enough for the calls sent together to overlap
+
+    def finished(**kwargs):
+        with lock:
+            in_flight[0] -= 1
+
+    client.meta.events.register("before-call.dynamodb.Query", started)
+    client.meta.events.register("after-call.dynamodb.Query", finished)
+    try:
+        result = presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 120))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.Query", started)
+        client.meta.events.unregister("after-call.dynamodb.Query", finished)
+    assert 1 < most[0] <= 8
+    assert result["removed"] == result["expired"] == len(viewers)
+    assert viewer_ids(api, live) == [] and counts(api, live) == (0, len(viewers), len(viewers))
+    assert presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 180))["expired"] == 0

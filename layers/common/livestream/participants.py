@@ -16,7 +16,7 @@ to watch counts +1 (and +1 cumulative the first time: ``everWatched``), stopping
 
 Presence: a viewer carries a deadline (token lifetime + PRESENCE_GRACE_SECONDS, indexed in the sparse
 ExpiryIndex) that joining, token renewal and a confirming Agora channel event push forward; the
-presence sweep (:mod:`livestream.presence`) removes viewers past it through :func:`drop_stale`.
+presence sweep (:mod:`livestream.presence_sweep`) removes viewers past it with the leave's write.
 Agora's channel events change the same flags through :func:`settle`, guarded by the participant's last
 applied ``clientSeq`` (and the time of its last join/leave through the API, ``apiAt``) in the same
 conditional write.
@@ -283,12 +283,6 @@ def claim_notice(notice_id: str) -> bool:
 def release_notice(notice_id: str) -> None:
     """Forget a notification whose application failed half-way, so that Agora's retry applies it."""
     db.release_notice(notice_id)
-
-
-def drop_stale(stream_id: str, user_id: str, seen: str) -> bool:
-    """Remove a viewer whose deadline (ExpiryIndex sort key ``seen``) passed, as a leave would; ``False``
-    when they left meanwhile or their deadline moved (renewed, confirmed)."""
-    return db.stop_watching(stream_id, user_id, deadline_seen=seen)
 
 
 # ---------------------------------------------------------------- token renewal

@@ -1,4 +1,5 @@
-"""Presence from the media side: Agora's channel event notifications, and the sweep of stale viewers.
+"""Presence from the media side: Agora's channel event notifications (the sweep of stale viewers is
+:mod:`livestream.presence_sweep`).
 
 Agora's Notifications service (RTC channel events) POSTs ``{noticeId, productId, eventType, notifyMs,
 sid, payload}`` to ``/webhooks/agora``, signed in ``Agora-Signature-V2``: the hex HMAC-SHA256 of the raw
@@ -31,13 +32,10 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Optional
 
-from livestream import clock, participants, store
-from livestream.clock import iso
+from livestream import participants, store
 from livestream.errors import Unauthorized
-from livestream.observability import logger
 from livestream.secrets import get_secret_string
 from livestream.settings import get_settings
 from livestream.store import presence as stored
@@ -167,50 +165,3 @@ def _everyone_leaves(stream: dict[str, Any], guard: participants.Guard, time_lef
         if time_left_ms() < deadline_ms or cursor == {}:
             return left  # out of time, or every shard of the audience read
         pending, cursor = stored.viewers_page(stream_id, cursor)
-
-
-# ---------------------------------------------------------------- the sweep
-
-FIRST_LOOKBACK_MINUTES = 60  # a first sweep (no cursor yet) reaches an hour back
-SWEEP_RESERVE_MS = 5_000  # the sweep stops with this much time left, so that it records how far it got
-
-
-def sweep(at: Optional[datetime] = None, time_left_ms: Callable[[], int] = lambda: 60_000) -> dict[str, Any]:
-    """Remove every viewer whose deadline is past, as a leave would, reading only expired entries of
-    ExpiryIndex: the minute buckets from the cursor (last minute fully swept) to ``at``, each over its
-    shards. Overlapping sweeps are harmless (each removal is conditional on the deadline it saw)."""
-    at = at or clock.now()
-    now_iso = iso(at) or ""
-    swept = stored.sweep_cursor()
-    start = swept or _minute(at - timedelta(minutes=FIRST_LOOKBACK_MINUTES))
-    minute = _next_minute(swept) if swept else start
-    removed, seen, completed = _sweep_from(minute, now_iso, time_left_ms)
-    if completed:
-        stored.advance_sweep(completed)
-    result = {"removed": removed, "expired": seen, "through": completed or start}
-    logger.info("presence sweep", extra=result)
-    return result
-
-
-def _sweep_from(minute: str, now_iso: str, time_left_ms: Callable[[], int]) -> tuple[int, int, Optional[str]]:
-    """Drop the expired viewers minute after minute from ``minute`` to now, while time lasts; answers
-    (removed, expired entries read, the last past minute read completely)."""
-    current = now_iso[:16]
-    removed = seen = 0
-    completed: Optional[str] = None
-    while minute <= current and time_left_ms() > SWEEP_RESERVE_MS:
-        for exp_sk, stream_id, user_id in stored.expired(minute, now_iso):
-            seen += 1
-            removed += participants.drop_stale(stream_id, user_id, exp_sk)
-        if minute < current:
-            completed = minute  # every deadline of a past minute has been read
-        minute = _next_minute(minute)
-    return removed, seen, completed
-
-
-def _minute(at: datetime) -> str:
-    return (iso(at) or "")[:16]
-
-
-def _next_minute(minute: str) -> str:
-    return _minute(datetime.fromisoformat(minute + ":00+00:00") + timedelta(minutes=1))

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Optional, TypeVar
+from typing import Any, NamedTuple, Optional
 
 from livestream import store
+from livestream.store import parallel
 
 # A one-letter prefix can take a large share of a join burst (every viewer called Deniz is under "d"):
 # each (stream, prefix) is spread over SEARCH_SHARDS partition keys by the viewer, so at 2,000 joins and
@@ -36,10 +36,8 @@ from livestream import store
 # 1,000; a search reads every shard.
 SEARCH_SHARDS = 4
 BATCH_WRITE_LIMIT = 25
-# A batch of 1,000 joins is ~900 BatchWriteItem and ~2,300 UpdateItem requests: they go out this many at a
-# time (the client pools 10 connections), so a batch takes seconds, not tens of seconds
-WRITERS = 8
-T = TypeVar("T")
+# A batch of 1,000 joins is ~900 BatchWriteItem and ~2,300 UpdateItem requests: they go out
+# parallel.WORKERS (8) at a time, so a batch takes seconds, not tens of seconds
 
 Key = tuple[str, str]
 
@@ -67,26 +65,18 @@ def search_count_key(stream_id: str, prefix: str) -> dict[str, str]:
 
 
 def write_search_entries(entries: dict[Key, Optional[dict[str, Any]]]) -> int:
-    """Put (attributes) or delete (``None``) each search entry: BatchWriteItem, 25 a request, WRITERS
+    """Put (attributes) or delete (``None``) each search entry: BatchWriteItem, 25 a request, 8
     requests at a time, following ``UnprocessedItems``. Idempotent: the same final state whatever was written before. Answers the
     requests made."""
     requests = [_write_request(key, attributes) for key, attributes in entries.items()]
     chunks = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
-    return sum(_concurrently(_write_chunk, chunks))
+    return sum(parallel.each(_write_chunk, chunks))
 
 
 def _write_chunk(chunk: list[dict[str, Any]]) -> int:
     return store.follow_unprocessed(
         lambda pending: store.client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}, {store.table(): chunk}
     )
-
-
-def _concurrently(call: Callable[[T], int], items: list[T]) -> list[int]:
-    """``call`` on each item, WRITERS at a time (a failure raises, once the calls under way are done)."""
-    if len(items) <= 1:
-        return [call(item) for item in items]
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        return list(pool.map(call, items))
 
 
 def _write_request(key: Key, attributes: Optional[dict[str, Any]]) -> dict[str, Any]:
@@ -119,8 +109,8 @@ CountChange = tuple[str, str, str, int, tuple[int, int]]  # stream, prefix, part
 
 
 def add_search_counts(changes: list[CountChange]) -> int:
-    """:func:`add_search_count` for each change, WRITERS at a time; answers how many were added."""
-    return sum(_concurrently(lambda change: int(add_search_count(*change)), changes))
+    """:func:`add_search_count` for each change, 8 at a time; answers how many were added."""
+    return sum(parallel.each(lambda change: int(add_search_count(*change)), changes))
 
 
 def search_count(stream_id: str, prefix: str) -> int:

@@ -3,10 +3,11 @@ uid or by AudienceIndex, ExpiryIndex deadlines and the sweep's cursor (``SWEEP``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Optional
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, Optional
 
 from livestream import store
+from livestream.store import audience, parallel
 
 Item = dict[str, Any]
 
@@ -57,18 +58,37 @@ def viewers_page(stream_id: str, cursor: Optional[dict[str, Any]]) -> tuple[list
     return users, {"shard": shard + 1, "key": None} if shard + 1 < store.AUDIENCE_SHARDS else {}
 
 
-def expired(minute: str, now_iso: str) -> Iterator[tuple[str, str, str]]:
-    """``(deadline entry, stream id, user id)`` of every viewer whose presence deadline falls in
-    ``minute`` (``yyyy-mm-ddThh:mm``) and is at or before ``now_iso``: each ExpiryIndex shard of the
-    minute, every page."""
-    for shard in range(store.EXPIRY_SHARDS):
-        # expSk is "<deadline>#<stream>#<user>" with a fixed-width deadline: "$" sorts after "#", so
-        # this reads exactly the entries whose deadline is at or before now
-        items = store.query(
-            "expPk = :pk AND expSk < :bound", {":pk": store.expiry_bucket(minute, shard), ":bound": now_iso + "$"}, index="ExpiryIndex"
-        )
-        for item in items:
-            yield str(item["expSk"]), store.stream_id_of(str(item["pk"])), participant_user(item)
+class Expired(NamedTuple):
+    """A viewer whose presence deadline passed, as ExpiryIndex lists them."""
+
+    entry: str  # the ExpiryIndex sort key read: ``<deadline>#<stream>#<user>``
+    stream_id: str
+    user_id: str
+
+
+def expired(minute: str, now_iso: str) -> list[Expired]:
+    """Every viewer whose presence deadline falls in ``minute`` (``yyyy-mm-ddThh:mm``) and is at or before
+    ``now_iso``: one Query of each ExpiryIndex shard of the minute (every page), the shards at once."""
+    pages = parallel.each(lambda shard: _expired_in(store.expiry_bucket(minute, shard), now_iso), range(store.EXPIRY_SHARDS))
+    return [viewer for page in pages for viewer in page]
+
+
+def _expired_in(bucket: str, now_iso: str) -> list[Expired]:
+    # expSk is "<deadline>#<stream>#<user>" with a fixed-width deadline: "$" sorts after "#", so this
+    # reads exactly the entries whose deadline is at or before now
+    items = store.query("expPk = :pk AND expSk < :bound", {":pk": bucket, ":bound": now_iso + "$"}, index="ExpiryIndex")
+    return [Expired(str(item["expSk"]), store.stream_id_of(str(item["pk"])), participant_user(item)) for item in items]
+
+
+def drop_stale(viewers: Sequence[Expired]) -> int:
+    """Remove each viewer as a leave would (out of AudienceIndex and ExpiryIndex), conditioned on the
+    ExpiryIndex entry still being the one read (renewed or confirmed meanwhile: they stay); one
+    UpdateItem each, several at once. Answers how many were removed."""
+    return sum(parallel.each(_drop, viewers))
+
+
+def _drop(viewer: Expired) -> bool:
+    return audience.stop_watching(viewer.stream_id, viewer.user_id, deadline_seen=viewer.entry)
 
 
 def sweep_cursor() -> Optional[str]:
