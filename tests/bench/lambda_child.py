@@ -52,9 +52,12 @@ class Tape:
     is stubbed, botocore still builds, signs and parses every request (and X-Ray traces it)."""
 
     def __init__(self) -> None:
+        import threading
+
         self.calls: list[tuple[str, int, dict[str, str], bytes]] = []
         self.replaying = False
         self.position = 0
+        self.lock = threading.Lock()  # calls sent at once (the layer's parallel reads) take turns here
 
     @staticmethod
     def _key(request) -> str:
@@ -74,11 +77,12 @@ class Tape:
             key = tape._key(request)
             if tape.replaying:
                 # the next recorded response to this operation: a warm invocation skips what it
-                # cached on the first
-                while tape.calls[tape.position][0] != key:
+                # cached on the first (calls sent at once may take each other's answers, in any order)
+                with tape.lock:
+                    while tape.calls[tape.position][0] != key:
+                        tape.position += 1
+                    _, status, headers, body = tape.calls[tape.position]
                     tape.position += 1
-                _, status, headers, body = tape.calls[tape.position]
-                tape.position += 1
                 response = AWSResponse(request.url, status, headers, None)
                 response._content = body
                 return response

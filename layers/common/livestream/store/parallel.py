@@ -27,7 +27,8 @@ WORKERS = 8
 
 def each(call: Callable[[T], R], items: Sequence[T], workers: int = WORKERS) -> list[R]:
     """``call`` on every item, ``workers`` at a time, the results in the order of ``items`` (one item:
-    called here, no thread)."""
+    called here, no thread). After a failure no further item is started; the first failure raises once
+    the calls under way are done."""
     if len(items) <= 1:
         return [call(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
