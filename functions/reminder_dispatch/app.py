@@ -1,7 +1,7 @@
 """Scheduled every minute (EventBridge): sends the reminders of streams starting within the lead
 time (REMINDER_LEAD_MINUTES, default 15) to the FIFO reminder queue, each exactly once.
 
-DynamoDB: DueIndex queries (one partition a day), then per due stream a claim, consistent queries of
+DynamoDB: DueIndex queries (one partition a day, the days at once), then per due stream a claim, consistent queries of
 its unsent reminders, one TransactWriteItems per 10 reminders (each marked sent, the batch recorded as
 in flight) and a final write; SQS: one SendMessageBatch per 10. A stream whose dependencies throttle or
 fail is left to the next run (``failed``), which sends exactly what was not sent.

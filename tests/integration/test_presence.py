@@ -420,28 +420,21 @@ def test_a_minutes_shards_are_read_at_once_and_every_expired_viewer_goes(api, li
     viewers = [user_id(n) for n in range(200, 212)]  # more viewers than removals run at once
     for viewer in viewers:
         join_audience(api, live, viewer)
-    in_flight, most = [0], [0]
-    lock = threading.Lock()
+    together = threading.Barrier(store.EXPIRY_SHARDS, timeout=5)  # a shard queried after another returned breaks it
+    queried = []
+
+    def sent(params, **kwargs):
+        if params.get("IndexName") == "ExpiryIndex":
+            queried.append(params["ExpressionAttributeValues"][":pk"]["S"])
+            together.wait()
+
     client = store.client()
-
-    def started(**kwargs):
-        with lock:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-        time.sleep(0.005)  # long enough for the calls sent together to overlap
-
-    def finished(**kwargs):
-        with lock:
-            in_flight[0] -= 1
-
-    client.meta.events.register("before-call.dynamodb.Query", started)
-    client.meta.events.register("after-call.dynamodb.Query", finished)
+    client.meta.events.register("provide-client-params.dynamodb.Query", sent)
     try:
         result = presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 120))
     finally:
-        client.meta.events.unregister("before-call.dynamodb.Query", started)
-        client.meta.events.unregister("after-call.dynamodb.Query", finished)
-    assert 1 < most[0] <= 8
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", sent)
+    assert len(queried) == len(set(queried)) and len(queried) % store.EXPIRY_SHARDS == 0
     assert result["removed"] == result["expired"] == len(viewers)
     assert viewer_ids(api, live) == [] and counts(api, live) == (0, len(viewers), len(viewers))
     assert presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 180))["expired"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -303,3 +304,31 @@ def test_the_dispatcher_batches_ten_per_sqs_call(api, aws, host, monkeypatch):
     monkeypatch.setattr(reminders, "send_batch", lambda s, users: sizes.append(len(users)) or real(s, users))
     dispatch()
     assert sizes == [10, 10, 5]
+
+
+def test_overdue_and_due_streams_of_different_days_are_all_reminded_the_days_read_at_once(api, aws, host, monkeypatch):
+    """A run reads each day's DueIndex partition from a day back (a start that passed unnoticed is still
+    reminded within a day) to the lead time ahead, the days' queries in flight together."""
+    overdue, due = api.create(HOST, plannedStartDate=at(5)).data, api.create(HOST, plannedStartDate=at(23 * 60 + 10)).data
+    for stream in (overdue, due):
+        remind(api, stream, FANS[0])
+    later = datetime.now(timezone.utc) + timedelta(hours=23)  # the first start passed 23 hours ago
+    monkeypatch.setattr(reminders, "now", lambda: later)
+    days = ((later + timedelta(minutes=15)).date() - (later - timedelta(days=1)).date()).days + 1
+    together = threading.Barrier(days, timeout=5)  # a query sent after another returned breaks it
+    asked = []
+
+    def sent(params, **kwargs):
+        if params.get("IndexName") == "DueIndex":
+            asked.append(params["ExpressionAttributeValues"][":pk"]["S"])
+            together.wait()
+
+    client = store.client()
+    client.meta.events.register("provide-client-params.dynamodb.Query", sent)
+    try:
+        result = dispatch_run()
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", sent)
+    assert result == {"streams": 2, "sent": 2, "failed": 0}
+    assert sorted(m["liveStreamId"] for m in aws.reminder_messages()) == sorted([overdue["id"], due["id"]])
+    assert len(asked) == len(set(asked)) == days >= 2

@@ -4,12 +4,12 @@ flight (``inFlight``) and ``reminderRevision``. How they are used: :mod:`livestr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, Literal, Optional
 
 from livestream import store
-from livestream.store import ConditionCheck, Delete, Update
+from livestream.store import ConditionCheck, Delete, Update, parallel
 from livestream.store.streams import Stream, StreamStatus, get
 
 # reminder items written before `active` existed are on
@@ -76,11 +76,15 @@ def turn_off(stream_id: str, user_id: str) -> Optional[Literal["no stream", "sen
 # ---------------------------------------------------------------- dispatch
 
 
-def due(day: date, until: str) -> Iterator[str]:
-    """Ids of the streams due on ``day`` (DueIndex: the day of their planned start) whose planned start
-    is at or before ``until`` (ISO), every page."""
+def due(days: Sequence[date], until: str) -> list[str]:
+    """Ids of the streams due on each of ``days`` (DueIndex: the day of their planned start) whose planned
+    start is at or before ``until`` (ISO), day after day: one Query a day (every page), the days at once."""
+    return [stream_id for ids in parallel.each(lambda day: _due_on(day, until), days) for stream_id in ids]
+
+
+def _due_on(day: date, until: str) -> list[str]:
     items = store.query("duePk = :pk AND dueSk <= :until", {":pk": f"DUE#{day.isoformat()}", ":until": f"{until}$"}, index="DueIndex")
-    return (str(item["dueSk"]).rsplit("#", 1)[1] for item in items)
+    return [str(item["dueSk"]).rsplit("#", 1)[1] for item in items]
 
 
 def claim(stream_id: str, run_id: str, *, lease_until: int, epoch: int, at: str) -> Optional[Stream]:
