@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from livestream import store
 from livestream.clock import iso
 from tests.support import user_id
 
@@ -147,8 +149,6 @@ def test_a_known_user_without_upcoming_streams_is_an_empty_list(api, streams):
 
 def dynamodb_calls(api, path, **kw):
     """The DynamoDB operations one request makes."""
-    from livestream import store
-
     made: list[str] = []
 
     def record(model, **_):
@@ -188,3 +188,24 @@ def test_a_creator_without_a_synced_profile_lists_their_streams(api, streams):
     # and the synced guest sees the stream they are listed in, with the same creator summary
     guest_view = {s["id"]: s for s in api.get(V1.format(GUEST)).data}
     assert guest_view[later["id"]]["creator"]["_id"] == unsynced and guest_view[later["id"]]["creator"]["username"] is None
+
+
+def test_live_and_scheduled_streams_are_read_at_once_each_bounded_by_the_limit(api, streams):
+    """The live and the scheduled MemberIndex ranges are queried together (one round trip's wait), each
+    for at most ``limit`` entries; the page is still the live ones, then the scheduled ones that fit."""
+    together = threading.Barrier(2, timeout=5)  # a query sent after the other returned breaks it
+    limits = []
+
+    def sent(params, **kwargs):
+        if params.get("IndexName") == "MemberIndex":
+            limits.append(params["Limit"])
+            together.wait()
+
+    events = store.client().meta.events
+    events.register("provide-client-params.dynamodb.Query", sent, unique_id="upcoming-at-once")
+    try:
+        reply = api.get(V2.format(HOST), query={"limit": 2})
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", unique_id="upcoming-at-once")
+    assert reply.status == 200 and titles(reply) == ["live", "soon"]
+    assert limits == [2, 2]

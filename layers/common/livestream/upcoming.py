@@ -2,11 +2,11 @@
 
 Served from MemberIndex (one entry per creator / broadcaster / guest of a live or scheduled stream):
 live entries sort under ``A#<startedAt>``, scheduled ones under ``S#<plannedStartDate>``, so the
-time window is a key range. Round trips: 1-2 Query (live, then scheduled if the page is not full)
-+ BatchGetItem of the streams, and for a signed-in caller their participations and (v2) reminders —
-one request per 100 keys. When the index lists no stream for the user, one GetItem of their profile
-instead of the BatchGetItem: a synced user gets an empty list, a user id the user service never
-synced is 404 (``userId: no user <id>``).
+time window is a key range. Round trips: 2 Query sent together (up to ``limit`` live and ``limit``
+scheduled entries: the page is the live ones, then as many scheduled as fit) + BatchGetItem of the
+streams, and for a signed-in caller their participations and (v2) reminders — one request per 100 keys.
+When the index lists no stream for the user, one GetItem of their profile instead of the BatchGetItem:
+a synced user gets an empty list, a user id the user service never synced is 404 (``userId: no user <id>``).
 
 The target user's profile is read only then: a user with a listed stream exists (create accepted
 them), each stream carries the summaries copied at creation, and a creator whose profile was not
@@ -22,6 +22,7 @@ from livestream.clock import iso, now
 from livestream.dispatch import Query
 from livestream.errors import NotFound
 from livestream.queries import QueryInt
+from livestream.store import parallel
 from livestream.store import streams as stored
 from livestream.store import users as stored_users
 from livestream.streams import role_of, to_api
@@ -33,10 +34,9 @@ def upcoming(
     """Up to ``limit`` upcoming streams of ``user_id`` as ``caller`` sees them (round trips: the module's);
     404 when no stream is listed and the user service never synced the user."""
     current = now()
-    stream_ids = stored.live_ids(user_id, limit)
-    if len(stream_ids) < limit:
-        low, high = iso(current - timedelta(minutes=minutes_before)) or "", iso(current + timedelta(minutes=minutes_after)) or ""
-        stream_ids += stored.scheduled_ids(user_id, low, high, limit - len(stream_ids))
+    low, high = iso(current - timedelta(minutes=minutes_before)) or "", iso(current + timedelta(minutes=minutes_after)) or ""
+    live, scheduled = parallel.run(lambda: stored.live_ids(user_id, limit), lambda: stored.scheduled_ids(user_id, low, high, limit))
+    stream_ids = (live + scheduled)[:limit]
     if not stream_ids:
         if not stored_users.profile_exists(user_id):
             raise NotFound(f"userId: no user {user_id}")
