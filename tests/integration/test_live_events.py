@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -262,3 +263,26 @@ def test_a_page_without_filters_reads_about_what_it_answers_whatever_the_number_
         # one Query per state asked, each for the page and the one after it that tells whether there is a
         # next page, at 6 as at 30 streams (before: 200 items per state, every stream of a small service)
         assert limits == [6, 6], (total, limits)
+
+
+def test_the_first_page_of_every_partition_asked_is_read_at_once(api, world):
+    """The states' (or creators') partitions are merged in order, their first pages requested together:
+    one round trip's wait whatever the number of partitions, the answer as before."""
+    together = threading.Barrier(2, timeout=5)  # a partition queried after the other returned breaks it
+    partitions = []
+
+    def sent(params, **kwargs):
+        partitions.append(params["ExpressionAttributeValues"][":pk"]["S"])
+        together.wait()
+
+    events_ = store.client().meta.events
+    events_.register("provide-client-params.dynamodb.Query", sent, unique_id="partitions-at-once")
+    try:
+        by_state = events(api, state="ongoing,ended", limit=10)
+        by_creator = events(api, created_by_user_ids=f"{ALICE},{BOB}", limit=10)
+    finally:
+        events_.unregister("provide-client-params.dynamodb.Query", unique_id="partitions-at-once")
+    assert sorted(partitions) == sorted(["STATE#ongoing", "STATE#ended", f"CREATOR#{ALICE}", f"CREATOR#{BOB}"])
+    names = {v: k for k, v in world.items()}
+    assert [names[i] for i in ids(by_state)] == ["Alice Second Live", "Bob Finished", "Carol Cancelled", "Bob Duo Show", "Alice Morning Live"]
+    assert [names[i] for i in ids(by_creator)] == ["Alice Second Live", "Bob Finished", "alice later", "Bob Duo Show", "Alice Morning Live"]

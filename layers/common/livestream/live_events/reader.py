@@ -2,7 +2,7 @@
 
 ids → one BatchGetItem; ``current_host_user_id`` → that user's MemberIndex entries; ``created_by_user_id(s)``
 → CreatorIndex partitions; otherwise StateIndex partitions of the asked states (all of them without
-``state``). Several partitions are merged in order. ``created_at`` bounds narrow the key range; the
+``state``). Several partitions are merged in order, their first pages requested together. ``created_at`` bounds narrow the key range; the
 other filters are applied to the items read, and reading goes on until the page is full, the
 partitions are exhausted, or READ_BUDGET items were read (then the page is shorter, but ``next`` still
 continues from where reading stopped).
@@ -19,6 +19,7 @@ from livestream.clock import iso, now
 from livestream.live_events.events import matches
 from livestream.live_events.filters import STATES, Filters, statuses
 from livestream.store import live_events as stored
+from livestream.store import parallel
 from livestream.store import streams as stored_streams
 from livestream.store.streams import Stream
 
@@ -84,7 +85,8 @@ class Reader:
             states = [s for s in self.filters.states or STATES if statuses(s)]
             sources = [stored.listing("state", s, low, high, descending=descending, **self._pages()) for s in states]
         read = 0
-        for stream in heapq.merge(*sources, key=sort_key, reverse=self.descending):
+        # merging reads the first page of every partition before it yields: those are requested together
+        for stream in heapq.merge(*parallel.started(sources), key=sort_key, reverse=self.descending):
             if sort_key(stream) == self.position:
                 continue  # the key range is inclusive; the cursor's own item was on the last page
             read += 1
