@@ -6,7 +6,8 @@ entries are written as final states and the counts keep per-partition sequence m
 changes nothing twice.
 
 Round trips per batch: 1 BatchWriteItem per 25 entries (a join or leave: one per prefix of the
-viewer's words) + 1 UpdateItem per (prefix, participant partition) whose count changed.
+viewer's words) + 1 UpdateItem per (prefix, participant partition) whose count changed, all of them 8 at
+a time.
 """
 
 from livestream import audience_search, snapstart

@@ -4,6 +4,8 @@ template) keeps the word-prefix entries and their counts, exactly once whatever 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from livestream import audience_search, store
@@ -155,3 +157,28 @@ def test_participant_writes_carry_only_the_values_their_expressions_use(api, liv
     for request in sent:
         used = set(re.findall(r":\w+", f"{request.get('UpdateExpression', '')} {request.get('ConditionExpression', '')}"))
         assert set(request.get("ExpressionAttributeValues", {})) <= used, request
+
+
+def test_the_entries_and_the_counts_of_a_batch_are_written_together(api, aws, live):
+    """A batch's BatchWriteItem requests and its count updates go out together (8 at a time), not the
+    counts after the entries: the index and its counts as exact as before."""
+    counting = threading.Event()
+
+    def sent(params, model, **kwargs):
+        if model.name == "UpdateItem" and params["Key"]["pk"]["S"].startswith("SEARCHN#"):
+            counting.set()
+        elif model.name == "BatchWriteItem" and not counting.wait(timeout=5):
+            raise AssertionError("the counts waited for the entries")
+
+    events = store.client().meta.events
+    events.register("provide-client-params.dynamodb", sent, unique_id="index-together")
+    try:
+        for who in VIEWERS[:2]:
+            join(api, live, who)
+        mapping = aws.mapping("AudienceSearchFunction")
+        mapping.drain()
+    finally:
+        events.unregister("provide-client-params.dynamodb", unique_id="index-together")
+    assert counting.is_set() and mapping.stats.retries == mapping.stats.bisections == 0
+    assert found(live["id"], "d") == ([VIEWERS[1], VIEWERS[0]], 2)
+    assert found(live["id"], "deniz yilm") == ([VIEWERS[1], VIEWERS[0]], 2)

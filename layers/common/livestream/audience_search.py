@@ -124,8 +124,8 @@ def _entry(state: audience.PartState) -> Optional[tuple[str, str]]:
 
 def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Bring the index up to a batch of stream records (in the order the mapping delivered them): each
-    entry's final state written (idempotent), then each count's net change per participant partition
-    (exactly once: :func:`livestream.store.audience.add_search_count`). A failure raises: the mapping
+    entry's final state written (idempotent) and, sent together with those writes, each count's net change
+    per participant partition (exactly once: :func:`livestream.store.audience.add_search_count`). A failure raises: the mapping
     retries the batch, and the retry writes the same entries and skips the counts already added."""
     entries: Entries = {}
     counts: Counts = {}
@@ -135,9 +135,8 @@ def apply(records: Iterable[dict[str, Any]]) -> dict[str, int]:
             _index(entries, counts, change, change.before, None)
         if change.after:
             _index(entries, counts, change, change.after, 1)
-    requests = audience.write_search_entries(entries)
-    added = audience.add_search_counts(
-        [(stream, prefix, partition, delta, (first, last)) for (stream, prefix, partition), (delta, first, last) in counts.items() if delta]
+    requests, added = audience.write_search_index(
+        entries, [(stream, prefix, partition, delta, (first, last)) for (stream, prefix, partition), (delta, first, last) in counts.items() if delta]
     )
     return {"changes": len(changes), "entries": len(entries), "writeRequests": requests, "countsAdded": added}
 

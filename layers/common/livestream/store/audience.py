@@ -21,6 +21,7 @@ Both are written only by AudienceSearchFunction from the table's stream, and rea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ BATCH_WRITE_LIMIT = 25
 # parallel.WORKERS (8) at a time, so a batch takes seconds, not tens of seconds
 
 Key = tuple[str, str]
+CountChange = tuple[str, str, str, int, tuple[int, int]]  # stream, prefix, partition, delta, (first, last)
 
 
 def user_of(sort_key: str) -> str:
@@ -64,13 +66,17 @@ def search_count_key(stream_id: str, prefix: str) -> dict[str, str]:
     return {"pk": f"SEARCHN#{stream_id}#{prefix}", "sk": "COUNT"}
 
 
-def write_search_entries(entries: dict[Key, Optional[dict[str, Any]]]) -> int:
-    """Put (attributes) or delete (``None``) each search entry: BatchWriteItem, 25 a request, 8
-    requests at a time, following ``UnprocessedItems``. Idempotent: the same final state whatever was written before. Answers the
-    requests made."""
+def write_search_index(entries: dict[Key, Optional[dict[str, Any]]], counts: list[CountChange]) -> tuple[int, int]:
+    """Put (attributes) or delete (``None``) each search entry — BatchWriteItem, 25 a request, following
+    ``UnprocessedItems``; idempotent: the same final state whatever was written before — and add each
+    count change once (:func:`add_search_count`), all these requests 8 at a time. Answers the
+    BatchWriteItem requests made and the counts added."""
     requests = [_write_request(key, attributes) for key, attributes in entries.items()]
     chunks = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
-    return sum(parallel.each(_write_chunk, chunks))
+    writes = [functools.partial(_write_chunk, chunk) for chunk in chunks]
+    adds = [functools.partial(_add_once, change) for change in counts]
+    done = parallel.run(*writes, *adds)
+    return sum(done[: len(writes)]), sum(done[len(writes) :])
 
 
 def _write_chunk(chunk: list[dict[str, Any]]) -> int:
@@ -105,12 +111,8 @@ def add_search_count(stream_id: str, prefix: str, partition: str, delta: int, se
     )
 
 
-CountChange = tuple[str, str, str, int, tuple[int, int]]  # stream, prefix, partition, delta, (first, last)
-
-
-def add_search_counts(changes: list[CountChange]) -> int:
-    """:func:`add_search_count` for each change, 8 at a time; answers how many were added."""
-    return sum(parallel.each(lambda change: int(add_search_count(*change)), changes))
+def _add_once(change: CountChange) -> int:
+    return int(add_search_count(*change))
 
 
 def search_count(stream_id: str, prefix: str) -> int:
