@@ -56,8 +56,8 @@ class Tape:
 
         self.calls: list[tuple[str, int, dict[str, str], bytes]] = []
         self.replaying = False
-        self.position = 0
-        self.lock = threading.Lock()  # calls sent at once (the layer's parallel reads) take turns here
+        self.used: dict[str, int] = {}  # per operation, how many of its recorded responses were replayed
+        self.lock = threading.Lock()  # calls sent at once (the layer's parallel requests) take turns here
 
     @staticmethod
     def _key(request) -> str:
@@ -76,13 +76,13 @@ class Tape:
         def _send(endpoint, request):
             key = tape._key(request)
             if tape.replaying:
-                # the next recorded response to this operation: a warm invocation skips what it
-                # cached on the first (calls sent at once may take each other's answers, in any order)
+                # the next recorded response to this operation, in the order they were recorded: a warm
+                # invocation skips what it cached on the first, and calls sent at once (the layer's
+                # parallel requests) come in any order
                 with tape.lock:
-                    while tape.calls[tape.position][0] != key:
-                        tape.position += 1
-                    _, status, headers, body = tape.calls[tape.position]
-                    tape.position += 1
+                    seen = tape.used.get(key, 0)
+                    tape.used[key] = seen + 1
+                _, status, headers, body = [call for call in tape.calls if call[0] == key][seen]
                 response = AWSResponse(request.url, status, headers, None)
                 response._content = body
                 return response
@@ -93,7 +93,7 @@ class Tape:
         botocore.endpoint.Endpoint._send = _send
 
     def rewind(self) -> None:
-        self.replaying, self.position = True, 0
+        self.replaying, self.used = True, {}
 
 
 def _fake_snapshot_module() -> tuple[list, list]:
