@@ -78,11 +78,13 @@ class Tape:
             if tape.replaying:
                 # the next recorded response to this operation, in the order they were recorded: a warm
                 # invocation skips what it cached on the first, and calls sent at once (the layer's
-                # parallel requests) come in any order
+                # parallel requests) come in any order; one making more calls than the first (a sweep
+                # whose minute turned meanwhile) takes them round again
                 with tape.lock:
                     seen = tape.used.get(key, 0)
                     tape.used[key] = seen + 1
-                _, status, headers, body = [call for call in tape.calls if call[0] == key][seen]
+                recorded = [call for call in tape.calls if call[0] == key]
+                _, status, headers, body = recorded[seen % len(recorded)]
                 response = AWSResponse(request.url, status, headers, None)
                 response._content = body
                 return response
