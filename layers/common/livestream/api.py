@@ -410,6 +410,7 @@ _MESSAGES = {
     "string_unicode": "must be valid Unicode text (it holds a lone surrogate)",
     "bool_parsing": "must be a boolean",
     "model_attributes_type": "must be an object",
+    "model_type": "must be an object",
     "dict_type": "must be an object",
     "extra_forbidden": "is not a known field",
 }

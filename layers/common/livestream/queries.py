@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from livestream.models import check_text
+from livestream.rules import check_text
 
 _ASCII_INTEGER = re.compile(r"-?[0-9]{1,16}")
 
