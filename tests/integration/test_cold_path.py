@@ -38,19 +38,13 @@ def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
     assert result["loaded"] == [], f"{name} loaded on its cold path: {result['loaded'][:10]}"
 
 
-# the functions whose requests carry a body or a query that pydantic validates; the others read only ids
-# in their path (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or
-# publish plain dicts, and never load it
+# the functions whose requests carry a body that pydantic validates; the others validate with pydantic-core
+# alone (a query, a join body: livestream.dispatch, livestream.schemas), read only ids in their path
+# (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or publish plain
+# dicts, and never load it
 VALIDATES_WITH_PYDANTIC = {
     "AgoraWebhookFunction",
     "CreateStreamFunction",
-    "JoinAsAudienceFunction",
-    "JoinAsBroadcasterFunction",
-    "JoinAsGuestFunction",
-    "ListLiveEventsFunction",
-    "ListViewersFunction",
-    "UpcomingV1Function",
-    "UpcomingV2Function",
     "UpsertUserFunction",
 }
 # Powertools' idempotency utility imports boto3; create loads it for a request with an Idempotency-Key
