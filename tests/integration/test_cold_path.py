@@ -59,3 +59,26 @@ def test_the_cold_path_loads_pydantic_only_to_validate_a_body_or_query_and_never
     expected = {"pydantic"} & ({"pydantic"} if name in VALIDATES_WITH_PYDANTIC else set())
     expected |= {"boto3"} if name in LOADS_BOTO3 else set()
     assert set(result["libraries"]) == expected, f"{name} loaded {result['libraries']} on its cold path"
+
+
+# the functions whose requests carry a body or a query: validated by pydantic-core (with pydantic or without);
+# the others never load it
+VALIDATES_A_BODY_OR_QUERY = {
+    "AgoraWebhookFunction",
+    "CreateStreamFunction",
+    "JoinAsAudienceFunction",
+    "JoinAsBroadcasterFunction",
+    "JoinAsGuestFunction",
+    "ListLiveEventsFunction",
+    "ListViewersFunction",
+    "UpcomingV1Function",
+    "UpcomingV2Function",
+    "UpsertUserFunction",
+}
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_the_cold_path_loads_pydantic_core_only_to_validate_a_body_or_query(cold_paths, name):
+    result = cold_paths[name]
+    assert "error" not in result, result.get("error")
+    assert result["pydantic_core"] is (name in VALIDATES_A_BODY_OR_QUERY), f"{name}: pydantic_core loaded: {result['pydantic_core']}"
