@@ -44,7 +44,7 @@ def test_a_failure_raises_and_what_had_not_started_does_not_start():
         started.append(n)
         if n == 0:
             raise ValueError("boom")
-        time.sleep(0.01)
+        time.sleep(0.05)  # the 39 others would take a second on two workers
 
     with pytest.raises(ValueError, match="boom"):
         parallel.each(call, range(40), workers=2)
