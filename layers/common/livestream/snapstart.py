@@ -63,11 +63,13 @@ def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
 
     from livestream import auth, models
+    from livestream.create_command import CreateStreamCommand
     from livestream.settings import get_settings
     from livestream.store import warmup
 
     settings = get_settings()
     _build_models(models)
+    CreateStreamCommand.validator()
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
