@@ -125,13 +125,3 @@ class StreamOut(_Model):
     fundingPercentage: Optional[float]
     role: Optional[Role]
     miniCrowdFundings: list[dict[str, Any]]
-
-
-class JoinRequest(_Model):
-    """Body of the three join endpoints."""
-
-    model_config = ConfigDict(strict=True)
-
-    liveStreamId: str = Field(
-        pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters", examples=["64d15f9e2e6c8f4d5a123456"]
-    )
