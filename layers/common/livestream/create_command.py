@@ -5,6 +5,7 @@ loading pydantic's Python package (its OpenAPI document shows ``openapi_models.C
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Optional
@@ -149,7 +150,7 @@ def _distinct_ids(value: list[Any]) -> list[str]:
 # ---------------------------------------------------------------- each field, once it has its type
 
 
-def _at_most(cap: int) -> Any:
+def _at_most(cap: int) -> Callable[[list[str]], list[str]]:
     def check(value: list[str]) -> list[str]:
         if len(value) > cap:
             raise ValueError(f"must have at most {cap} users")
@@ -175,7 +176,7 @@ def _planned(value: Optional[datetime]) -> Optional[datetime]:
     return value
 
 
-def _optional(before: Any, schema: cs.CoreSchema) -> cs.ModelField:
+def _optional(before: Callable[[Any], Any], schema: cs.CoreSchema) -> cs.ModelField:
     """A field that may be absent, null or blank (all three: ``None``)."""
     return field(cs.no_info_before_validator_function(before, cs.nullable_schema(schema)), default=None)
 

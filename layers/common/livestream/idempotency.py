@@ -53,19 +53,19 @@ def run_once(caller: str, key: str, body: dict[str, Any], work: Callable[[], dic
     """``work()``'s result, run once per ``[caller, key]``: a retry answers the first result."""
     settings = get_settings()
     table, record = settings.idempotency_table_name, record_id(caller, check_key(key))
-    started = now().timestamp()
+    started, payload = now().timestamp(), _hash(body)
     remaining = lambda_context.get_remaining_time_in_millis() if lambda_context is not None else None
     held = stored.claim(
         table,
         record,
-        _hash(body),
+        payload,
         now=started,
         expires=int(started + settings.idempotency_ttl_seconds),
         in_progress_until=None if remaining is None else int(started * 1000) + remaining,
     )
     if held is None:
         return _first(table, record, work)
-    if held.payload_hash is not None and held.payload_hash != _hash(body):
+    if held.payload_hash is not None and held.payload_hash != payload:
         raise Conflict("Idempotency-Key: already used with a different request")
     if held.status != stored.COMPLETED or held.response is None:
         raise Conflict("Idempotency-Key: a request with this key is still in progress")
