@@ -3,16 +3,18 @@
 DynamoDB round trips: 1 PutItem.
 """
 
+from typing import Annotated
+
 from livestream import users
-from livestream.api import UserId, create_app, handler_for
+from livestream.api import Body, UserId, create_app, handler_for
 from livestream.envelope import ok
-from livestream.models import UserProfileIn
+from livestream.profile_types import UserProfileIn
 
 app = create_app()
 
 
 @app.put("/internal/v1/users/<userId>", summary="Upsert a user profile", tags=["Internal"])
-def upsert_user(userId: UserId, profile: UserProfileIn):
+def upsert_user(userId: UserId, profile: Annotated[UserProfileIn, Body()]):
     return ok(users.upsert_profile(userId, profile))
 
 
