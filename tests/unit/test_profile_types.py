@@ -195,3 +195,13 @@ def test_validating_a_profile_loads_pydantic_core_but_not_pydantic():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": ":".join(sys.path)})
     assert "'pydantic'" not in loaded.stdout and "pydantic_core" in loaded.stdout
+
+
+def test_a_snapstart_snapshot_holds_the_validators_built(monkeypatch):
+    from livestream import snapstart
+    from livestream.notifications import AgoraNotification
+
+    for declared in (UserProfileIn, ProfilePhotoIn, AgoraNotification):
+        monkeypatch.setattr(declared, "_validator", None)
+    snapstart._build_validated()
+    assert all(declared._validator is not None for declared in (UserProfileIn, ProfilePhotoIn, AgoraNotification))
