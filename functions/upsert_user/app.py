@@ -3,10 +3,8 @@
 DynamoDB round trips: 1 PutItem.
 """
 
-from typing import Annotated
-
 from livestream import users
-from livestream.api import Body, UserId, create_app, handler_for
+from livestream.api import UserId, create_app, handler_for
 from livestream.envelope import ok
 from livestream.profile_types import UserProfileIn
 
@@ -14,7 +12,7 @@ app = create_app()
 
 
 @app.put("/internal/v1/users/<userId>", summary="Upsert a user profile", tags=["Internal"])
-def upsert_user(userId: UserId, profile: Annotated[UserProfileIn, Body()]):
+def upsert_user(userId: UserId, profile: UserProfileIn):
     return ok(users.upsert_profile(userId, profile))
 
 

@@ -203,5 +203,5 @@ def test_a_snapstart_snapshot_holds_the_validators_built(monkeypatch):
 
     for declared in (UserProfileIn, ProfilePhotoIn, AgoraNotification):
         monkeypatch.setattr(declared, "_validator", None)
-    snapstart._build_validated()
+    snapstart._build_validators()
     assert all(declared._validator is not None for declared in (UserProfileIn, ProfilePhotoIn, AgoraNotification))

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from livestream.clock import now
-from livestream.ids import ID_PATTERN, is_id
+from livestream.ids import is_id
 
 # the profile types are declared for pydantic-core alone; the OpenAPI document's models import them from here
 from livestream.profile_types import ProfilePhoto as ProfilePhoto
@@ -266,13 +266,3 @@ class StreamOut(_Model):
     fundingPercentage: Optional[float]
     role: Optional[Role]
     miniCrowdFundings: list[dict[str, Any]]
-
-
-class JoinRequest(_Model):
-    """Body of the three join endpoints."""
-
-    model_config = ConfigDict(strict=True)
-
-    liveStreamId: str = Field(
-        pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters", examples=["64d15f9e2e6c8f4d5a123456"]
-    )

@@ -8,7 +8,7 @@ runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it i
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
   * settings, the layer's imports that the functions load on first use (pyjwt as the configured
-    algorithm needs it, the Agora token builder), every request type's validator;
+    algorithm needs it, the Agora token builder), every pydantic model's and request type's validator;
   * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
     through a GetItem answered in-process, and every operation's shapes;
   * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
@@ -68,7 +68,7 @@ def prime() -> None:
 
     settings = get_settings()
     _build_models(models)
-    _build_validated()
+    _build_validators()
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
@@ -231,23 +231,22 @@ def _client_factory(name: str) -> Callable[[], Any]:
     return {"s3": media._s3, "sqs": reminders._sqs}[name]
 
 
+def _build_validators() -> None:
+    """Every request type the function declared (``livestream.schemas.Validated``): its validator."""
+    schemas = sys.modules.get("livestream.schemas")
+    pending = list(schemas.Validated.__subclasses__()) if schemas is not None else []
+    while pending:
+        cls = pending.pop()
+        cls.validator()
+        pending.extend(cls.__subclasses__())
+
+
 def _build_models(module: Any) -> None:
     from pydantic import BaseModel
 
     for value in vars(module).values():
         if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__:
             value.model_rebuild()
-
-
-def _build_validated() -> None:
-    """The validator of every request type declared for pydantic-core (``livestream.schemas``) loaded so far."""
-    from livestream.schemas import Validated
-
-    pending = Validated.__subclasses__()
-    while pending:
-        declared = pending.pop()
-        pending.extend(declared.__subclasses__())
-        declared.validator()
 
 
 class _Body:
