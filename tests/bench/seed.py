@@ -24,7 +24,10 @@ class Seeder:
 
     def __init__(self) -> None:
         from livestream import clock, models, participants, reminders, streams, users
+        from livestream.create_command import CreateStreamCommand
         from livestream.profile_types import UserProfileIn
+
+        self.command = CreateStreamCommand
 
         self.clock, self.models, self.participants, self.reminders, self.streams, self.users = (
             clock,
@@ -43,7 +46,7 @@ class Seeder:
         body: dict[str, Any] = {"title": "Bench stream", "guests": list(guests), "durationGoal": 60}
         if scheduled_in is not None:
             body["plannedStartDate"] = self.clock.iso(self.clock.now() + scheduled_in)
-        command = self.models.CreateStreamCommand.model_validate(body)
+        command = self.command.validate(body)
         return self.streams.create_stream(HOST, command, None)["id"]
 
     def scheduled(self) -> str:

@@ -435,7 +435,7 @@ def _detail(err: Mapping[str, Any]) -> str:
     if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
         return "body: must be valid JSON"
     if not loc and err.get("type") == "value_error":
-        return _plain(err.get("msg", ""))  # a cross-field rule (models._FieldError) already names its field
+        return _plain(err.get("msg", ""))  # a cross-field rule (a request type's ``check``) already names its field
     return f"{'.'.join(loc) or 'body'}: {_message(err)}"
 
 
