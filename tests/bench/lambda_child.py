@@ -143,7 +143,8 @@ def main(argv: list[str]) -> None:
         figures["rss_mb"] = _rss_mb()
     else:
         code_dir, layer_dir, module_name, handler_name, event_path, name = argv[1:7]
-        sys.path[:0] = [code_dir, layer_dir]
+        # BENCH_PYTHONPATH: directories ahead of the interpreter's packages (an A/B of a library version)
+        sys.path[:0] = [code_dir, layer_dir, *filter(None, os.environ.get("BENCH_PYTHONPATH", "").split(os.pathsep))]
         with open(event_path, encoding="utf-8") as f:
             event = json.load(f)
         tape = Tape()
