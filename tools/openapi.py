@@ -67,7 +67,8 @@ def powertools_resolver(app: Any) -> Any:
     """A Powertools REST resolver with the routes of ``app`` (a ``livestream.dispatch.App``): the same
     paths, methods, summaries and tags, each route function under a signature whose layer markers
     (``livestream.dispatch.Param``) are Powertools' ``Path``/``Query``/``Header``/``Body`` with the same
-    options. Never called: it only describes the routes."""
+    options (a body declared by its type alone is marked ``Body()``: Powertools knows a pydantic model
+    as a body, not a request type of ``livestream.schemas``). Never called: it only describes the routes."""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
     resolver = APIGatewayRestResolver(enable_validation=True)
@@ -86,6 +87,8 @@ def _translated(route: Any) -> Any:
     markers = {"path": params.Path, "query": params.Query, "header": params.Header, "body": params.Body}
 
     def annotation(field: Any) -> Any:
+        if field.marker is None and field.location == "body":  # a request type Powertools does not know as one
+            return Annotated[field.annotation, params.Body()]
         if field.marker is None:
             return field.annotation
         base, *metadata = get_args(field.annotation)

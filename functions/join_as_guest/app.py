@@ -8,7 +8,7 @@ writes nothing. Agora credentials: Secrets Manager via Powertools parameters (ca
 from livestream import participants
 from livestream.api import caller, create_app, handler_for
 from livestream.envelope import ok
-from livestream.models import JoinRequest
+from livestream.joins import JoinRequest
 
 app = create_app()
 

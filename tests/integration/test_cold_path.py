@@ -40,19 +40,13 @@ def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
     assert result["loaded"] == [], f"{name} loaded on its cold path: {result['loaded'][:10]}"
 
 
-# the functions whose requests carry a body or a query that pydantic validates; the others read only ids
-# in their path (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or
-# publish plain dicts, and never load it
+# the functions whose requests carry a body that pydantic validates; the others validate with pydantic-core
+# alone (a query, a join body: livestream.dispatch, livestream.schemas), read only ids in their path
+# (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or publish plain
+# dicts, and never load it
 VALIDATES_WITH_PYDANTIC = {
     "AgoraWebhookFunction",
     "CreateStreamFunction",
-    "JoinAsAudienceFunction",
-    "JoinAsBroadcasterFunction",
-    "JoinAsGuestFunction",
-    "ListLiveEventsFunction",
-    "ListViewersFunction",
-    "UpcomingV1Function",
-    "UpcomingV2Function",
     "UpsertUserFunction",
 }
 # Powertools' idempotency utility imports boto3; create loads it for a request with an Idempotency-Key
@@ -91,3 +85,26 @@ def test_no_cold_path_loads_asyncio(cold_paths, name):
     result = cold_paths[name]
     assert "error" not in result, result.get("error")
     assert result["asyncio"] is (name in LOADS_ASYNCIO), f"{name}: asyncio loaded on its cold path: {result['asyncio']}"
+
+
+# the functions whose requests carry a body or a query: validated by pydantic-core (with pydantic or without);
+# the others never load it
+VALIDATES_A_BODY_OR_QUERY = {
+    "AgoraWebhookFunction",
+    "CreateStreamFunction",
+    "JoinAsAudienceFunction",
+    "JoinAsBroadcasterFunction",
+    "JoinAsGuestFunction",
+    "ListLiveEventsFunction",
+    "ListViewersFunction",
+    "UpcomingV1Function",
+    "UpcomingV2Function",
+    "UpsertUserFunction",
+}
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_the_cold_path_loads_pydantic_core_only_to_validate_a_body_or_query(cold_paths, name):
+    result = cold_paths[name]
+    assert "error" not in result, result.get("error")
+    assert result["pydantic_core"] is (name in VALIDATES_A_BODY_OR_QUERY), f"{name}: pydantic_core loaded: {result['pydantic_core']}"

@@ -230,6 +230,13 @@ def test_bad_bodies_and_unknown_streams(api, people, body, status):
         assert any(e.startswith("liveStreamId: ") for e in reply.errors[1:])
 
 
+@pytest.mark.parametrize("role", ["audience", "broadcaster", "guest"])
+@pytest.mark.parametrize("body", ["5", '"x"', "[]", "null"])
+def test_a_body_that_is_not_a_json_object_is_400_naming_the_body(api, people, role, body):
+    reply = api.post(JOIN.format(role), body=body, headers={"Content-Type": "application/json"}, user=VIEWER)
+    assert (reply.status, reply.errors) == (400, ["Validation failed", "body: must be an object"])
+
+
 def test_join_needs_a_token(api, live):
     assert api.post(JOIN.format("audience"), json_body={"liveStreamId": live["id"]}).status == 401
 

@@ -1,5 +1,6 @@
 """The layer's dispatcher (livestream.dispatch, through api.create_app): one function's routes, read and
-validated as Powertools' REST resolver read them, every outcome answered in the envelope."""
+validated as Powertools' REST resolver read them (by pydantic-core, from a closed set of declarations),
+every outcome answered in the envelope."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import json
 from typing import Annotated, Optional
 
 import pytest
-from pydantic import BaseModel
+from pydantic_core import core_schema as cs
 
-from livestream.api import Header, Query, StreamId, create_app
+from livestream.api import Body, Header, Query, StreamId, create_app
 from livestream.envelope import ok
 from livestream.queries import QueryInt, QueryText
+from livestream.schemas import Validated, field, text
 
 STREAM = "0123456789abcdef01234567"
 
 
-class Note(BaseModel):
-    text: str
+class Note(Validated):
+    config = cs.CoreConfig(strict=True)
+
+    @classmethod
+    def fields(cls) -> dict[str, cs.ModelField]:
+        return {"text": field(text(max_length=10))}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +42,10 @@ def app():
     @app.post("/things/<thing>/notes")
     def write(thing: StreamId, note: Note):
         return ok({"id": thing, "text": note.text}, status=201)
+
+    @app.put("/things/<thing>/note")
+    def embedded(thing: StreamId, note: Annotated[Note, Body(embed=True)]):
+        return ok({"id": thing, "text": note.text})
 
     return app
 
@@ -103,6 +113,50 @@ def test_the_body_model(app):
     assert status == 400 and answer["errors"][1] == "body: NaN is not a JSON number"
 
 
+def test_a_body_that_is_not_a_json_object_is_400_naming_the_body(app):
+    for body in ("5", '"x"', "[]", "null", "true", "[5]"):
+        status, answer, _ = call(app, "POST", f"/things/{STREAM}/notes", body=body)
+        assert (status, answer["errors"]) == (400, ["Validation failed", "body: must be an object"]), body
+
+
+def test_the_body_type_validates_as_declared_and_errors_name_the_field(app):
+    path = f"/things/{STREAM}/notes"
+    assert call(app, "POST", path, body='{"text": 5}')[1]["errors"] == ["Validation failed", "text: must be a string"]
+    assert call(app, "POST", path, body='{"text": "' + "x" * 11 + '"}')[1]["errors"] == ["Validation failed", "text: must be at most 10 characters"]
+    status, answer, _ = call(app, "POST", "/things/NOT-AN-ID/notes", body='{"text": "\\u0000"}')
+    assert status == 400 and answer["errors"][1:] == ["thing: must be a 24-character lowercase hex id", "text: must not contain control characters"]
+
+
+def test_an_embedded_body_is_read_from_its_member(app):
+    path = f"/things/{STREAM}/note"
+    assert call(app, "PUT", path, body='{"note": {"text": "hi"}}')[1]["data"] == {"id": STREAM, "text": "hi"}
+    assert call(app, "PUT", path, body='{"text": "hi"}')[1]["errors"] == ["Validation failed", "note: field required"]
+    assert call(app, "PUT", path, body='{"note": 5}')[1]["errors"] == ["Validation failed", "note: must be an object"]
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        "limit: int = 1",  # a query integer is QueryInt (ASCII digits only)
+        "state: str = 'x'",  # a query text is QueryText
+        "state: Annotated[QueryText, Query(pattern='a+')] = 'a'",  # no such bound on a query text
+        "limit: Annotated[QueryInt, Query(multiple_of=2)] = 2",
+        "when: Annotated[QueryInt, Header()] = 1",  # a header is text
+        "note: Optional[Note] = None",  # a body is required
+        "notes: list[Note]",
+        "anything=None",
+    ],
+)
+def test_a_declaration_outside_the_set_fails_when_the_route_is_registered(declaration):
+    app = create_app()
+    namespace = {"Annotated": Annotated, "Optional": Optional, "Query": Query, "Header": Header, "QueryInt": QueryInt, "QueryText": QueryText}
+    exec(f"def handler({declaration}): pass", {**namespace, "Note": Note}, namespace)  # a route function under test
+    name = declaration.split(":")[0].split("=")[0].strip()
+    with pytest.raises(TypeError, match=f"handler: parameter '{name}'"):
+        app.get("/things")(namespace["handler"])
+    assert app.routes == []
+
+
 def test_another_method_or_path_is_404(app):
     status, answer, _ = call(app, "DELETE", f"/things/{STREAM}")
     assert status == 404 and answer["errors"] == ["Resource not found", f"DELETE /things/{STREAM}: no such route"]
@@ -119,3 +173,4 @@ def test_the_routes_are_recorded_for_the_openapi_document(app):
         ("key", "header", "Idempotency-Key"),
     ]
     assert [(f.name, f.location) for f in app.routes[1].fields] == [("thing", "path"), ("note", "body")]
+    assert [(f.name, f.location, f.embed) for f in app.routes[2].fields] == [("thing", "path", False), ("note", "body", True)]

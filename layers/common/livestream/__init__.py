@@ -8,10 +8,12 @@ Modules, by what they hold:
   auth                     bearer JWT and Api-Token checks
   observability            Logger, Tracer, Metrics and the Lambda entry-point decorator
   snapstart                SnapStart runtime hooks: prime before the snapshot, refresh after restore
-  dispatch                 one function's routes: parameters read and validated, the proxy result
+  dispatch                 one function's routes: parameters read and validated (pydantic-core), the proxy result
   api                      the dispatcher factory with the envelope-producing error handlers
-  models                   pydantic models: the contract in code (loaded only where a body or a query is validated)
-  queries, notifications   query parameter types; the Agora notification body (pydantic too)
+  schemas, rules           request types declared as pydantic-core schemas (no pydantic at run time); text and time rules
+  queries, joins           query parameter types; the join endpoints' body (request types of schemas)
+  models                   pydantic models: the contract in code (loaded only where a body is still validated by pydantic)
+  notifications            the Agora notification body (pydantic too)
   store                    DynamoDB access: keys, item codecs, transactions
   media                    thumbnail sniffing and S3 storage
   users, streams           domain logic

@@ -18,7 +18,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, Optional, TypeVar
 
 from livestream import snapstart
 from livestream.auth import caller_id, require_api_token
@@ -32,10 +32,7 @@ from livestream.errors import CANONICAL_MESSAGES, RETRY_AFTER_UNAVAILABLE, ApiEr
 from livestream.ids import ID_PATTERN
 from livestream.observability import Handler, instrument, logger
 
-if TYPE_CHECKING:  # pydantic is loaded by the functions that validate a body or a query, not by this module
-    from pydantic import BaseModel
-
-M = TypeVar("M", bound="BaseModel")
+M = TypeVar("M")
 
 
 ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
@@ -183,14 +180,17 @@ def optional_caller(app: Resolver) -> Optional[str]:
 
 
 def parse(model: type[M], data: Any, **context: Any) -> M:
-    """Validate ``data`` against a layer model; its errors become a 400 naming each field.
-    ``context`` reaches the model's validators (``form=True``: the values are multipart text)."""
-    from pydantic import ValidationError
+    """Validate ``data`` against a request type (a :class:`~livestream.schemas.Validated` one, or a
+    pydantic model); its errors become a 400 naming each field. ``context`` reaches the type's
+    validators (``form=True``: the values are multipart text)."""
+    from pydantic_core import ValidationError  # pydantic's, re-exported by pydantic
 
+    validate = getattr(model, "model_validate", None) or model.validate  # type: ignore[attr-defined]
     try:
-        return model.model_validate(data, context=context or None)
+        validated: M = validate(data, context=context or None)
     except ValidationError as exc:
         raise BadRequest(*validation_details(exc.errors())) from None
+    return validated
 
 
 StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lowercase hex characters")]
@@ -410,6 +410,7 @@ _MESSAGES = {
     "string_unicode": "must be valid Unicode text (it holds a lone surrogate)",
     "bool_parsing": "must be a boolean",
     "model_attributes_type": "must be an object",
+    "model_type": "must be an object",
     "dict_type": "must be an object",
     "extra_forbidden": "is not a known field",
 }

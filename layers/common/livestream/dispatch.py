@@ -2,20 +2,24 @@
 proxy result out.
 
 Each function serves one endpoint and API Gateway does the routing, so this is not a router: it
-matches the function's own route(s), validates the parameters with pydantic and calls the route's
-function. It answers as Powertools' REST resolver did (the same path matching, query string and
-header reading, validation error locations, ``multiValueHeaders`` result), without importing
+matches the function's own route(s), validates the parameters with pydantic-core and calls the
+route's function. It answers as Powertools' REST resolver did (the same path matching, query string
+and header reading, validation error locations, ``multiValueHeaders`` result), without importing
 Powertools' event handler: that package (every resolver, every event class, the OpenAPI machinery)
 was the largest import of a cold start after botocore. ``tools/openapi.py`` still builds the OpenAPI
 document with Powertools' resolver, from the routes recorded here (:attr:`App.routes`).
 
-A route's parameters are declared as Powertools declares them: a path parameter by its name in the
-path (``<id>``) or ``Annotated[str, Path(...)]``; ``Annotated[int, Query(ge=1)] = 1``;
-``Annotated[str, Header(alias="Idempotency-Key")]``; the body as a parameter typed with a pydantic
-model (or ``Annotated[Model, Body()]``). A route's parameters are validated by one pydantic model,
-built on the route's first request; a route whose parameters are all ids in its path (``StreamId``,
-``UserId``) checks them itself, with the same answers, and never loads pydantic: about a third of the
-floor's time at a cold start (docs/performance.md).
+A route's parameters are declared as Powertools declares them, from a closed set checked when the
+route is registered (anything else is a TypeError naming the parameter): a path parameter by its name
+in the path (``<id>``) or ``Annotated[str, Path(pattern=...)]`` (``StreamId``, ``UserId``); a query
+parameter as ``Annotated[QueryInt, Query(ge=1)] = 1`` or ``Optional[QueryText]`` with the marker's
+``ge``/``le``/``min_length``/``max_length`` (:mod:`livestream.queries`); a header as ``str`` or
+``Optional[str]`` with ``Header(alias=...)``; the body as a parameter typed with a
+:class:`~livestream.schemas.Validated` request type (or ``Annotated[Type, Body()]``, ``embed`` too).
+A route's parameters are validated by one pydantic-core ``SchemaValidator`` translated from those
+declarations and built on the route's first request: pydantic's Python package (~40 ms to import, then
+~20 ms per model) never loads, pydantic-core (~12 ms) does. A route whose parameters are all ids in its
+path checks them itself, with the same answers, and loads neither (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import base64
 import inspect
 import re
 import sys
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,18 +38,16 @@ from typing import Any, Optional
 from livestream.envelope import Response
 from livestream.ids import ID_PATTERN, is_id
 
-if typing.TYPE_CHECKING:
-    from pydantic import BaseModel
-
 __all__ = ["App", "Body", "Event", "Header", "NotFoundError", "Param", "Path", "Query", "RequestValidationError", "Response", "Route"]
 
 # ---------------------------------------------------------------- parameter markers
 
 
 class Param:
-    """Where a parameter is read from, and its pydantic ``Field`` options (constraints, ``alias``,
-    ``description``): the route's model declares the field with them on its first request, and
-    ``tools/openapi.py`` translates them into Powertools' markers."""
+    """Where a parameter is read from, and its options as pydantic's ``Field`` takes them: bounds
+    (``ge``, ``le``, ``min_length``, ``max_length``, ``pattern``), checked by the route's validator;
+    ``alias``; ``description`` and ``examples``, read by ``tools/openapi.py``, which translates the
+    markers into Powertools'."""
 
     __slots__ = ("location", "options")
 
@@ -151,7 +154,7 @@ class Event:
 
 
 class RequestValidationError(Exception):
-    """The request's parameters or body did not validate: pydantic's errors, each ``loc`` starting
+    """The request's parameters or body did not validate: pydantic-core's errors, each ``loc`` starting
     with where the value was read (``("query", "limit")``, ``("body", "title")``, ``("body",)``)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
@@ -178,9 +181,30 @@ def _compile(rule: str) -> re.Pattern[str]:
     return re.compile("^{}/*$".format(_PATH_PARAM.sub(rf"(?P\1[{_SAFE_URI}{_UNSAFE_URI}\\w]+)", rule)))
 
 
+# the ``Query(...)``/``Header(...)``/``Path(...)`` options checked at run time, by the kind of value they bound
+_BOUNDS = {"int": {"ge", "gt", "le", "lt"}, "text": {"min_length", "max_length"}, "str": {"min_length", "max_length", "pattern"}, "body": set()}
+_DOCS_ONLY = {"alias", "description", "examples", "title"}  # read by tools/openapi.py only
+_OPTIONS = {kind: bounds | _DOCS_ONLY | ({"embed"} if kind == "body" else set()) for kind, bounds in _BOUNDS.items()}
+_KINDS = {"path": ("str",), "query": ("int", "text"), "header": ("str",), "body": ("body",)}  # by location
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a parameter's declaration means at run time: ``kind`` is ``"int"``/``"text"`` (a query's
+    ``QueryInt``/``QueryText``), ``"str"`` (an id in the path, a header) or ``"body"`` (a
+    :class:`~livestream.schemas.Validated` type); its ``rules`` (:class:`~livestream.queries.Rule`),
+    its bounds (the marker's), whether ``None`` is allowed."""
+
+    kind: str
+    base: Any
+    rules: tuple[Any, ...] = ()
+    bounds: tuple[tuple[str, Any], ...] = ()
+    optional: bool = False
+
+
 @dataclass
 class Field:
-    """One parameter of a route: where it is read, under which name, and its pydantic declaration."""
+    """One parameter of a route: where it is read, under which name, and its declaration."""
 
     name: str
     location: str
@@ -188,25 +212,95 @@ class Field:
     annotation: Any
     default: Any
     marker: Optional[Param] = None
+    declared: Declared = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.declared = _declared(self)
 
     @property
     def embed(self) -> bool:
         return bool(self.marker is not None and self.marker.options.get("embed"))
 
-    def declaration(self) -> tuple[Any, Any]:
-        """The field of the route's model: its type and default, with the marker's constraints."""
-        if self.marker is None:
-            return self.annotation, self.default
-        from pydantic import Field as FieldOf
-
-        options = {k: v for k, v in self.marker.options.items() if k != "embed"}
-        return self.annotation, FieldOf(self.default, **options)
-
     @property
     def is_path_id(self) -> bool:
         """A path parameter declared as an id (``StreamId``, ``UserId``): a string of ID_PATTERN."""
-        base = typing.get_args(self.annotation)[0] if hasattr(self.annotation, "__metadata__") else self.annotation
-        return self.location == "path" and base is str and self.marker is not None and self.marker.options.get("pattern") == ID_PATTERN
+        return self.location == "path" and self.declared.bounds == (("pattern", ID_PATTERN),) and not self.declared.optional
+
+    def core_schema(self) -> Any:
+        """The parameter's pydantic-core schema: the value's check, its rules, its bounds, ``None``
+        allowed when optional, its default (pydantic checked a route's parameters in this order)."""
+        from pydantic_core import core_schema as cs
+
+        declared, bounds = self.declared, dict(self.declared.bounds)
+        if declared.kind == "body":
+            schema = _body_schema(declared.base)
+        elif declared.kind == "int":
+            schema = cs.int_schema(**bounds)
+        elif declared.kind == "str":
+            schema = cs.str_schema(**bounds)
+        else:
+            schema = cs.str_schema()
+        for rule in declared.rules:
+            schema = rule.wrap(schema)
+        if declared.kind == "text" and bounds:  # checked after the text's rules, as pydantic checked them
+            schema = cs.chain_schema([schema, cs.str_schema(**bounds)])
+        if declared.optional:
+            schema = cs.nullable_schema(schema)
+        if self.default is not ...:
+            schema = cs.with_default_schema(schema, default=self.default)
+        return cs.typed_dict_field(schema, required=self.default is ..., validation_alias=self.alias)
+
+
+def _body_schema(body_type: Any) -> Any:
+    if hasattr(body_type, "model_validate"):  # a pydantic model (until every body is a Validated type)
+        body_type.model_rebuild()
+        return body_type.__pydantic_core_schema__
+    return body_type.core_schema()
+
+
+def _declared(param: Field) -> Declared:
+    """The run-time meaning of a parameter's declaration, from a closed set (see :data:`_KINDS`): any
+    other declaration is a TypeError when the route is registered, naming the parameter."""
+    base, metadata, optional = _unwrapped(param.annotation)
+    rules = tuple(item for item in metadata if not isinstance(item, Param))
+    kind = _kind(base, rules)
+    options: dict[str, Any] = getattr(param.marker, "options", {})
+    if kind not in _KINDS[param.location] or (optional and kind == "body"):
+        raise TypeError(f"parameter {param.name!r} ({param.location}): {param.annotation!r} is not a declaration the dispatcher validates")
+    unknown = sorted(set(options) - _OPTIONS[kind])
+    if unknown:
+        raise TypeError(f"parameter {param.name!r} ({param.location}): options {unknown} are not checked by the dispatcher")
+    bounds = tuple((key, value) for key, value in options.items() if key in _BOUNDS[kind])
+    return Declared(kind, base, rules, bounds, optional)
+
+
+def _kind(base: Any, rules: tuple[Any, ...]) -> str:
+    if rules:
+        from livestream.queries import Rule
+
+        if any(not isinstance(rule, Rule) for rule in rules):
+            return "unknown"
+        return {int: "int", str: "text"}.get(base, "unknown")
+    if base is str:
+        return "str"
+    return "body" if _is_body_type(base) else "unknown"
+
+
+def _unwrapped(annotation: Any) -> tuple[Any, list[Any], bool]:
+    """``Annotated[Optional[Annotated[T, *inner]], *outer]`` as ``(T, [*inner, *outer], optional)``."""
+    base, metadata = _annotated(annotation)
+    members = typing.get_args(base) if typing.get_origin(base) in (typing.Union, types.UnionType) else ()
+    if len(members) == 2 and type(None) in members:
+        inner, more = _annotated(next(member for member in members if member is not type(None)))
+        return inner, [*more, *metadata], True
+    return base, metadata, False
+
+
+def _annotated(annotation: Any) -> tuple[Any, list[Any]]:
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *metadata = typing.get_args(annotation)
+        return base, metadata
+    return annotation, []
 
 
 @dataclass
@@ -217,32 +311,36 @@ class Route:
     options: dict[str, Any]  # summary, tags: for the OpenAPI document
     rule: re.Pattern[str] = field(init=False)
     fields: list[Field] = field(init=False)
-    _model: Optional[type[BaseModel]] = field(default=None, init=False)
+    _validator: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.path = self.path.rstrip("/")
         self.rule = _compile(self.path)
-        self.fields = _fields(self.func, set(re.findall(r"<(\w+)>", self.path)))
+        try:
+            self.fields = _fields(self.func, set(re.findall(r"<(\w+)>", self.path)))
+        except TypeError as exc:
+            raise TypeError(f"{self.func.__name__}: {exc}") from None
         if sum(f.location == "body" for f in self.fields) > 1:
             raise TypeError(f"{self.func.__name__}: one body parameter at most")
 
     @property
-    def model(self) -> type[BaseModel]:
-        """The pydantic model of the route's parameters, by location (path, query, header, body) then
-        as declared: pydantic reports errors in that order, as Powertools did."""
-        if self._model is None:
-            from pydantic import create_model
+    def validator(self) -> Any:
+        """A pydantic-core ``SchemaValidator`` of the route's parameters, by location (path, query,
+        header, body) then as declared: errors come in that order, as Powertools reported them. Built
+        on the route's first request (a SnapStart snapshot holds it built)."""
+        if self._validator is None:
+            from pydantic_core import SchemaValidator
+            from pydantic_core import core_schema as cs
 
             order = ("path", "query", "header", "body")
             ordered = sorted(self.fields, key=lambda f: order.index(f.location))
-            definitions: dict[str, Any] = {f.name: f.declaration() for f in ordered}
-            self._model = create_model(f"{self.func.__name__}_request", **definitions)
-        return self._model
+            self._validator = SchemaValidator(cs.typed_dict_schema({f.name: f.core_schema() for f in ordered}))
+        return self._validator
 
 
 def _fields(func: Callable[..., Any], path_names: set[str]) -> list[Field]:
     """The route function's parameters, where each is read, as Powertools' resolver classified them:
-    by its marker; else a path parameter by name; else the body if it is a pydantic model; else a query
+    by its marker; else a path parameter by name; else the body if it is a request type; else a query
     parameter. A header's name is its ``alias``, or the parameter's name with ``_`` as ``-``."""
     hints = typing.get_type_hints(func, include_extras=True)
     fields = []
@@ -259,14 +357,14 @@ def _fields(func: Callable[..., Any], path_names: set[str]) -> list[Field]:
 def _location(name: str, annotation: Any, path_names: set[str]) -> str:
     if name in path_names:
         return "path"
-    return "body" if _is_model(annotation) else "query"
+    return "body" if _is_body_type(_annotated(annotation)[0]) else "query"
 
 
-def _is_model(annotation: Any) -> bool:
-    """A pydantic model (if one is declared, pydantic is loaded already: nothing is imported here)."""
-    base = typing.get_args(annotation)[0] if hasattr(annotation, "__metadata__") else annotation
-    pydantic = sys.modules.get("pydantic.main")
-    return pydantic is not None and isinstance(base, type) and issubclass(base, pydantic.BaseModel)
+def _is_body_type(base: Any) -> bool:
+    """A request type: a :class:`~livestream.schemas.Validated` subclass, or (until every body is one) a
+    pydantic model; if one is declared, its module is loaded already: nothing is imported here."""
+    bases = [getattr(sys.modules.get(module), name, None) for module, name in (("livestream.schemas", "Validated"), ("pydantic.main", "BaseModel"))]
+    return isinstance(base, type) and any(cls is not None and issubclass(base, cls) for cls in bases)
 
 
 # ---------------------------------------------------------------- the app
@@ -351,29 +449,37 @@ class App:
             return handler(exc)
 
     def _arguments(self, route: Route, path_args: dict[str, str]) -> dict[str, Any]:
-        """The route's arguments, validated: pydantic's errors raise :class:`RequestValidationError`
+        """The route's arguments, validated: pydantic-core's errors raise :class:`RequestValidationError`
         (a body that cannot be read raises its own error first, as Powertools read it first)."""
+        if all(param.is_path_id for param in route.fields):  # none, or ids only
+            return _path_ids(route, path_args)
+        data = self._sent(route, path_args)
+        from pydantic_core import ValidationError
+
+        try:
+            validated = route.validator.validate_python(data)
+        except ValidationError as exc:
+            locations = {param.alias: param for param in route.fields}
+            raise RequestValidationError([_located(err, locations) for err in exc.errors()]) from None
+        return {param.name: validated[param.name] for param in route.fields}
+
+    def _sent(self, route: Route, path_args: dict[str, str]) -> dict[str, Any]:
+        """What the request sent for each of the route's parameters, by name as sent (absent if not sent)."""
         event = self.current_event
         sources: dict[str, Mapping[str, Any]] = {
             "path": path_args,
             "query": _query_values(event, route),
             "header": _header_values(event, route),
         }
-        if all(param.is_path_id for param in route.fields):  # none, or ids only
-            return _path_ids(route, path_args)
         data: dict[str, Any] = {}
         for param in route.fields:
-            value = _body_value(param, self._read_body(self)) if param.location == "body" else sources[param.location].get(param.alias)
+            if param.location != "body":
+                value = sources[param.location].get(param.alias)
+            elif (value := _body_value(param, self._read_body(self))) is None and event.decoded_body and not param.embed:
+                data[param.alias] = None  # a JSON null: sent, and not an object
             if value is not None:
                 data[param.alias] = value
-        from pydantic import ValidationError
-
-        try:
-            validated = route.model.model_validate(data, from_attributes=True)
-        except ValidationError as exc:
-            locations = {param.alias: param for param in route.fields}
-            raise RequestValidationError([_located(err, locations) for err in exc.errors()]) from None
-        return {param.name: getattr(validated, param.name) for param in route.fields}
+        return data
 
 
 def _path_ids(route: Route, path_args: dict[str, str]) -> dict[str, Any]:
@@ -391,7 +497,7 @@ def _path_ids(route: Route, path_args: dict[str, str]) -> dict[str, Any]:
 
 
 def _located(err: Any, fields: dict[str, Field]) -> dict[str, Any]:
-    """A pydantic error of the route's model, its ``loc`` starting where the value was read."""
+    """An error of the route's validator, its ``loc`` starting where the value was read."""
     name, *rest = err["loc"]
     param = fields[str(name)]
     if param.location == "body" and not param.embed:

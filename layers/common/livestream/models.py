@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -11,8 +10,9 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
-from livestream.clock import iso, now
+from livestream.clock import now
 from livestream.ids import ID_PATTERN, is_id
+from livestream.rules import ISO_DATE_TIME, api_time, check_text, has_visible_character
 
 StreamStatus = Literal["scheduled", "active", "ended", "cancelled"]
 Role = Literal["host", "broadcaster", "guest", "audience"]
@@ -23,33 +23,6 @@ MAX_PRICE = Decimal("10000")
 CLOCK_SKEW = timedelta(minutes=1)
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 MAX_COUNT = 2**53 - 1
-
-# ---------------------------------------------------------------- strict text
-# Every text field: valid Unicode (no lone surrogates: JSON's "\ud800" escapes decode to them), no C0
-# control (U+0000–U+001F), DEL or C1 control (U+0080–U+009F); multi-line fields keep \t, \n, \r.
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
-_CONTROLS_BUT_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# letters that render as nothing: Hangul fillers and the blank Braille pattern
-_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def check_text(value: Any, *, line_breaks: bool = False) -> Any:
-    if not isinstance(value, str):
-        return value
-    if _SURROGATES.search(value):
-        raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
-    if (_CONTROLS_BUT_BREAKS if line_breaks else _CONTROLS).search(value):
-        raise ValueError("must not contain control characters" + (" other than tabs and line breaks" if line_breaks else ""))
-    return value
-
-
-def has_visible_character(value: str) -> bool:
-    """A letter, digit, punctuation mark or symbol that shows: zero-width, format (Cf), space and
-    combining characters alone are empty."""
-    return any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_GLYPHS for c in value)
-
 
 Text = Annotated[str, Strict(), AfterValidator(check_text)]
 """A JSON string (not a number, boolean or list) of valid Unicode without control characters."""
@@ -68,22 +41,7 @@ VariantName = Annotated[Text, Field(min_length=1, max_length=50)]
 """A key of ``profilePhoto.variants``: stored as a map key, which DynamoDB needs to be at least a character."""
 
 
-_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}")  # the start of one: no bare dates or Unix seconds
-
-
-def _api_time(value: str) -> str:
-    """An ISO 8601 date-time (any offset or precision; none is UTC) as the API shows every timestamp."""
-    if not _ISO_DATE_TIME.match(value):
-        raise ValueError("must be an ISO 8601 date-time")
-    try:
-        parsed = datetime.fromisoformat(value)
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError("must be an ISO 8601 date-time") from None
-    return iso(parsed)
-
-
-ApiTime = Annotated[Text, Field(max_length=64, json_schema_extra={"format": "date-time"}), AfterValidator(_api_time)]
+ApiTime = Annotated[Text, Field(max_length=64, json_schema_extra={"format": "date-time"}), AfterValidator(api_time)]
 """A timestamp a sync brings in, kept and answered as ``2026-01-15T10:30:00.000Z``."""
 
 
@@ -216,7 +174,7 @@ class CreateStreamCommand(_Model):
         if not isinstance(value, str):
             raise ValueError("must be an ISO 8601 date-time" if info.field_name == "plannedStartDate" else "must be a string")
         value = check_text(value, line_breaks=info.field_name == "motivation")
-        if info.field_name == "plannedStartDate" and not _ISO_DATE_TIME.match(value):
+        if info.field_name == "plannedStartDate" and not ISO_DATE_TIME.match(value):
             raise ValueError("must be an ISO 8601 date-time")
         return value
 
@@ -353,13 +311,3 @@ class StreamOut(_Model):
     fundingPercentage: Optional[float]
     role: Optional[Role]
     miniCrowdFundings: list[dict[str, Any]]
-
-
-class JoinRequest(_Model):
-    """Body of the three join endpoints."""
-
-    model_config = ConfigDict(strict=True)
-
-    liveStreamId: str = Field(
-        pattern=ID_PATTERN, description="The stream to join: 24 lowercase hex characters", examples=["64d15f9e2e6c8f4d5a123456"]
-    )

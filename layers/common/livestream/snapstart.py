@@ -8,7 +8,7 @@ runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it i
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
   * settings, the layer's imports that the functions load on first use (pyjwt as the configured
-    algorithm needs it, the Agora token builder), every pydantic model's validator;
+    algorithm needs it, the Agora token builder), every pydantic model's and request type's validator;
   * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
     through a GetItem answered in-process, and every operation's shapes;
   * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
@@ -68,6 +68,7 @@ def prime() -> None:
 
     settings = get_settings()
     _build_models(models)
+    _build_validators()
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
@@ -232,6 +233,16 @@ def _client_factory(name: str) -> Callable[[], Any]:
     from livestream import media, reminders
 
     return {"s3": media._s3, "sqs": reminders._sqs}[name]
+
+
+def _build_validators() -> None:
+    """Every request type the function declared (``livestream.schemas.Validated``): its validator."""
+    schemas = sys.modules.get("livestream.schemas")
+    pending = list(schemas.Validated.__subclasses__()) if schemas is not None else []
+    while pending:
+        cls = pending.pop()
+        cls.validator()
+        pending.extend(cls.__subclasses__())
 
 
 def _build_models(module: Any) -> None:
