@@ -84,9 +84,9 @@ REHEARSALS = 10
 
 
 def _resolve_shapes(client: Any) -> None:
-    """botocore resolves a shape's members on first use and keeps them on that shape object; a member
-    reached through another parent is another object (DynamoDB's ``AttributeValue`` is one under each
-    ``M`` and ``L``). Resolve every operation's now, each object reached, a recursive shape down to
+    """botocore resolves a shape's members (and its serialisation details) on first use and keeps them
+    on that shape object; a member reached through another parent is another object (DynamoDB's
+    ``AttributeValue`` is one under each ``M`` and ``L``). Resolve every operation's now, each object reached, a recursive shape down to
     :data:`SHAPE_NESTING` levels of itself (items nest maps and lists a few levels deep)."""
     model = client.meta.service_model
 
@@ -94,6 +94,7 @@ def _resolve_shapes(client: Any) -> None:
         if shape is None or path.count(shape.name) >= SHAPE_NESTING:
             return
         path = (*path, shape.name)
+        shape.serialization, shape.metadata  # noqa: B018 - cached on first read, as the parser reads them
         for child in (getattr(shape, "members", None) or {}).values():
             walk(child, path)
         for attribute in ("member", "key", "value"):
