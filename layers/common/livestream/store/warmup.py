@@ -12,11 +12,14 @@ def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any
     """Every operation the layer sends, ``times`` times through the client's whole request path
     (endpoint rules and the operation's own endpoint parameters, serialising, signing, the events
     around sending, parsing), each answered by a stub with an empty result (no request leaves); then
-    every operation's shapes resolved."""
+    every operation's shapes resolved and its exception classes built."""
     for _ in range(times):
         for operation, request in _requests().items():
             stubbed_call(store.client(), operation, {}, request)
     resolve_shapes(store.client())
+    # built on first use and unsynchronised: two threads' first errors can get different classes, and
+    # ``except client.exceptions.X`` in one then misses the other's X
+    store.client().exceptions  # noqa: B018
 
 
 def _requests() -> dict[str, dict[str, Any]]:
