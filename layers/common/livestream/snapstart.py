@@ -75,7 +75,20 @@ def prime() -> None:
     warmup.prime(_dry_call, _resolve_shapes, times=REHEARSALS)
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
+    _prime_event_bus()
     observability.rehearse(_PrimeContext(), times=REHEARSALS)
+
+
+def _prime_event_bus() -> None:
+    """The stream-events publisher's EventBridge client, as the table's: PutEvents dry-called (answered
+    in process), every operation's shapes resolved."""
+    events_out = sys.modules.get("livestream.events_out")
+    if events_out is None:
+        return
+    entry = {"Source": "livestream.snapstart", "DetailType": "dry call", "Detail": "{}"}
+    for _ in range(REHEARSALS):
+        _dry_call(events_out._client, "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "dry"}]}, {"Entries": [entry]})
+    _resolve_shapes(events_out._client)
 
 
 # Each warm-up runs this many times: CPython specialises a function's bytecode for the types it meets
