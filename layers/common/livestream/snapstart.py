@@ -9,14 +9,19 @@ Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first r
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
   * settings, the layer's imports that the functions load on first use (pyjwt as the configured
     algorithm needs it, the Agora token builder), every pydantic model's and request type's validator;
-  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
-    through a GetItem answered in-process, and every operation's shapes;
+  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, the events
+    around sending, parsing) through every DynamoDB operation the layer sends (and the events
+    publisher's PutEvents), answered in process, and every operation's shapes;
   * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
-    call, which botocore prepares and then stops before sending (the route answers 503); no secret is
-    read, and a client the function had not built is refused outright: it touches no data.
+    call, which botocore runs up to the socket and fails there (the route answers 503); no secret is
+    read, and a client the function had not built is refused outright: it touches no data;
+  * the Logger, Metrics and Tracer wrappers, rehearsed (:func:`livestream.observability.rehearse`).
+  Each runs :data:`REHEARSALS` times, and all of it with logs, metrics and X-Ray segments rendered
+  and dropped (:func:`livestream.observability.silenced`): nothing is emitted before the snapshot.
 After each restore (:func:`refresh`) — what must not be shared between copies: the random seed,
 cached secrets and their age, the JWKS keys, the AWS clients' pooled connections (the clients
-themselves are kept, warm; their credential provider refreshes credentials itself). Then the copy
+themselves are kept, warm; their credential provider refreshes credentials itself), the socket to
+the X-Ray daemon. Then the copy
 fetches the secrets its first request will need (the caller's JWT or Api-Token secret, the Agora
 credentials).
 """
