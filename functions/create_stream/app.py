@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 from livestream import snapstart, streams
 from livestream.api import Header, caller, create_app, handler_for, parse, request_fields
+from livestream.create_command import CreateStreamCommand
 from livestream.envelope import ok
-from livestream.models import CreateStreamCommand
 
 app = create_app()
 FILES = frozenset({"thumbnail"})

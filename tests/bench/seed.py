@@ -24,6 +24,10 @@ class Seeder:
 
     def __init__(self) -> None:
         from livestream import clock, models, participants, reminders, streams, users
+        from livestream.create_command import CreateStreamCommand
+        from livestream.profile_types import UserProfileIn
+
+        self.command = CreateStreamCommand
 
         self.clock, self.models, self.participants, self.reminders, self.streams, self.users = (
             clock,
@@ -35,14 +39,14 @@ class Seeder:
         )
         # the viewer's name matches the sample viewers search ("ay")
         for user_id, name in ((HOST, "John"), (VIEWER, "Ayla")):
-            profile = models.UserProfileIn(username=f"u{user_id[-6:]}", name=name, surname="Doe")
+            profile = UserProfileIn.validate({"username": f"u{user_id[-6:]}", "name": name, "surname": "Doe"})
             users.upsert_profile(user_id, profile)
 
     def _stream(self, *, scheduled_in: timedelta | None = None, guests: tuple[str, ...] = ()) -> str:
         body: dict[str, Any] = {"title": "Bench stream", "guests": list(guests), "durationGoal": 60}
         if scheduled_in is not None:
             body["plannedStartDate"] = self.clock.iso(self.clock.now() + scheduled_in)
-        command = self.models.CreateStreamCommand.model_validate(body)
+        command = self.command.validate(body)
         return self.streams.create_stream(HOST, command, None)["id"]
 
     def scheduled(self) -> str:

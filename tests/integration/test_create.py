@@ -239,22 +239,41 @@ def test_the_same_key_with_another_body_is_409(api, people):
 
 def test_idempotency_keys_are_kept_24_hours(api, aws, people, monkeypatch):
     """A retry within 24 hours answers the first stream; the same key a day later creates a new one."""
-    import datetime as dt
-
     first = _create_with_key(api, "daily")
     (record,) = boto3.client("dynamodb").scan(TableName=aws.names["IdempotencyTable"])["Items"]
     assert abs(int(record["expiration"]["N"]) - (time.time() + 86400)) < 60
-    later = dt.datetime.now() + dt.timedelta(hours=24, minutes=1)
-
-    class Tomorrow(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return later if tz is None else later.astimezone(tz)
-
-    monkeypatch.setattr("aws_lambda_powertools.utilities.idempotency.persistence.base.dt.datetime", Tomorrow)
-    monkeypatch.setattr("aws_lambda_powertools.utilities.idempotency.persistence.dynamodb.dt.datetime", Tomorrow)
+    later = datetime.now(UTC) + timedelta(hours=24, minutes=1)
+    monkeypatch.setattr("livestream.idempotency.now", lambda: later)
     again = _create_with_key(api, "daily")
     assert again.status == 201 and again.data["id"] != first.data["id"]
+
+
+def test_a_key_held_by_a_running_create_is_409_then_answers_its_stream(api, aws, people, monkeypatch):
+    """The records are those of Powertools' idempotency utility, which kept create's keys before: one it
+    wrote is honoured (deployed versions may overlap), and while its request runs a retry is refused."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+
+    from livestream.create_command import CreateStreamCommand
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "CreateStreamFunction")
+    body = {"command": CreateStreamCommand.validate({"title": "Idem"}).fingerprint(), "thumbnail": None}
+    persistence = DynamoDBPersistenceLayer(table_name=aws.names["IdempotencyTable"], boto3_client=boto3.client("dynamodb"))
+    config = IdempotencyConfig(event_key_jmespath="[user, key]", payload_validation_jmespath="body", expires_after_seconds=86400)
+    retries = []
+
+    def create_stream(request):
+        retries.append(_create_with_key(api, "older"))
+        return {"id": "64d15f9e2e6c8f4d5a0000aa", "title": "Idem"}
+
+    # named as the utility named create's idempotent function
+    create_stream.__module__, create_stream.__qualname__ = "livestream.idempotency", "run_once.<locals>.create_stream"
+    once = idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)(create_stream)
+    once(request={"user": CREATOR, "key": "older", "body": body})
+    (running,) = retries
+    assert running.status == 409 and running.errors[-1] == "Idempotency-Key: a request with this key is still in progress"
+    again = _create_with_key(api, "older")
+    assert again.status == 201 and again.data == {"id": "64d15f9e2e6c8f4d5a0000aa", "title": "Idem"}
+    assert _create_with_key(api, "older", durationGoal=5).status == 409
 
 
 def test_a_failed_create_does_not_burn_the_key(api, people):

@@ -4,9 +4,8 @@
 Each function is imported as Lambda loads it, in a fresh interpreter (``-I``: only its directory and the
 layer importable) with its template environment, tracing and metrics on as deployed.
 
-Not checked here because it happens after the import, on purpose: create's first request that carries
-an ``Idempotency-Key`` imports Powertools' idempotency utility, whose DynamoDB persistence layer imports
-boto3 at module level (``livestream.idempotency``; creates without a key never load it).
+What a function loads on its first invocation as well (create's first keyed request included) is checked
+by ``tests/integration/test_cold_path.py``.
 """
 
 from __future__ import annotations
@@ -71,3 +70,13 @@ def test_the_guard_sees_a_boto3_import(tmp_path):
         [sys.executable, "-I", "-c", PROBE, str(tmp_path), str(LAYER_DIR), "leaky", *FORBIDDEN], capture_output=True, text=True, check=True
     )
     assert json.loads(proc.stdout) == ["boto3", "s3transfer"]
+
+
+def test_idempotency_does_not_load_boto3():
+    """Create's ``Idempotency-Key`` support runs over the layer's botocore client, not Powertools' utility
+    (whose package imports boto3)."""
+    code = "import sys, livestream.idempotency; print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 's3transfer'}))"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(LAYER_DIR)!r}); {code}"], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"

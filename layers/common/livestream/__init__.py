@@ -12,6 +12,7 @@ Modules, by what they hold:
   api                      the dispatcher factory with the envelope-producing error handlers
   schemas, rules           request types declared as pydantic-core schemas (no pydantic at run time); text and time rules
   queries, joins           query parameter types; the join endpoints' body (request types of schemas)
+  create_command           the create body (a request type of schemas)
   models                   pydantic models: the contract in code (loaded only where a body is still validated by pydantic)
   notifications            the Agora notification body (pydantic too)
   store                    DynamoDB access: keys, item codecs, transactions

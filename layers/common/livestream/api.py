@@ -435,11 +435,11 @@ def _detail(err: Mapping[str, Any]) -> str:
     if err.get("type") == "json_invalid" and len(err.get("loc", ())) <= 2:
         return "body: must be valid JSON"
     if not loc and err.get("type") == "value_error":
-        return _plain(err.get("msg", ""))  # a cross-field rule (models._FieldError) already names its field
+        return _plain(err.get("msg", ""))  # a cross-field rule (a request type's ``check``) already names its field
     return f"{'.'.join(loc) or 'body'}: {_message(err)}"
 
 
-# a length bound on a text type with validators of its own (``QueryText``) is reported as a collection's
+# a length bound pydantic applies after a text type's own validators is reported as a collection's
 _TEXT_LENGTHS = {"too_short": "string_too_short", "too_long": "string_too_long"}
 
 

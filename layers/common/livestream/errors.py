@@ -130,7 +130,7 @@ def retry_after(exc: BaseException) -> int | None:
     Dependency failures: a botocore ``ClientError`` with a throttling or unavailability code or an
     HTTP 5xx status (a cancelled transaction counts by its items' reasons), a connection-level
     botocore error (endpoint unreachable, timeouts, connection closed), a Secrets Manager read that
-    failed (Powertools ``GetParameterError``), the idempotency store failing, and our own
+    failed (Powertools ``GetParameterError``), and our own
     :class:`ServiceUnavailable`. Other client errors (validation, access denied, missing table) are
     deployment or code faults: retrying does not help, so they stay 500.
     """
@@ -147,7 +147,7 @@ def retry_after(exc: BaseException) -> int | None:
 
         return RETRY_AFTER_UNAVAILABLE if isinstance(exc, BotoConnectionError | HTTPClientError) else None
     kind = type(exc).__name__
-    if kind in ("GetParameterError", "IdempotencyPersistenceLayerError") and type(exc).__module__.startswith("aws_lambda_powertools"):
+    if kind == "GetParameterError" and type(exc).__module__.startswith("aws_lambda_powertools"):
         return RETRY_AFTER_UNAVAILABLE
     return None
 

@@ -1,35 +1,33 @@
-"""``Idempotency-Key`` support for create, through the Powertools idempotency utility.
+"""``Idempotency-Key`` support for create: a retry with the same key answers the first request's result.
 
-Records live in the idempotency table for IDEMPOTENCY_TTL_SECONDS (24 h), keyed by
-``[caller, key]`` so two users' keys never collide. The same key with another body is a 409,
-and so is a retry that arrives while the first request is still running.
-Imported only by create, and only for a request that carries a key (``streams.create_stream``): other
-functions and keyless creates never load the utility, whose DynamoDB persistence layer imports boto3 at
-module level (~35 ms, paid by a container's first keyed create; its client is still the layer's).
+Records live in the idempotency table for IDEMPOTENCY_TTL_SECONDS (24 h), keyed by ``[caller, key]`` so
+two users' keys never collide. The same key with another body is a 409, and so is a retry that arrives
+while the first request is still running (until the first's invocation would have timed out). A create
+that fails frees its key; the idempotency table failing is a 503 (throttled or unavailable).
+
+This is the protocol of Powertools' idempotency utility, records included (the same ids, attributes,
+conditions and hashes: a record either wrote is honoured by the other), run over the layer's botocore
+client (:mod:`livestream.store.idempotency`): the utility itself cannot be imported without boto3 (its
+package imports its DynamoDB persistence layer, which imports boto3 at module level: ~35 ms on a
+container's first keyed create).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, Optional, cast
+from typing import Any, Optional
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-
+from livestream.clock import now
 from livestream.errors import Conflict, field_error
 from livestream.settings import get_settings
-from livestream.store.idempotency import persistence_layer
+from livestream.store import idempotency as stored
 
 MAX_KEY_LENGTH = 255
+# the name Powertools' utility gave the records of create's idempotent function, after the function's name
+_RECORD_PREFIX = "livestream.idempotency.run_once.<locals>.create_stream"
 
 
 def digest(content: Optional[bytes]) -> Optional[str]:
@@ -42,35 +40,45 @@ def check_key(key: str) -> str:
     return key
 
 
-@lru_cache(maxsize=1)
-def _config() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    settings = get_settings()
-    persistence = persistence_layer(settings.idempotency_table_name)
-    config = IdempotencyConfig(
-        event_key_jmespath="[user, key]",
-        payload_validation_jmespath="body",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_ttl_seconds,
-    )
-    return persistence, config
+def _hash(data: Any) -> str:
+    """As the utility hashes a key or a body: MD5 of its JSON with sorted keys (an id, not a secret)."""
+    return hashlib.md5(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+def record_id(caller: str, key: str) -> str:
+    return f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'test-func')}.{_RECORD_PREFIX}#{_hash([caller, key])}"
 
 
 def run_once(caller: str, key: str, body: dict[str, Any], work: Callable[[], dict[str, Any]], lambda_context: Any) -> dict[str, Any]:
-    persistence, config = _config()
-    if lambda_context is not None:
-        config.register_lambda_context(lambda_context)
-
-    def create_stream(request: dict[str, Any]) -> dict[str, Any]:
-        return work()
-
-    # the utility's decorator is not annotated: its result has the wrapped function's signature
-    once = cast(
-        Callable[..., dict[str, Any]],
-        idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)(create_stream),
+    """``work()``'s result, run once per ``[caller, key]``: a retry answers the first result."""
+    settings = get_settings()
+    table, record = settings.idempotency_table_name, record_id(caller, check_key(key))
+    started, payload = now().timestamp(), _hash(body)
+    remaining = lambda_context.get_remaining_time_in_millis() if lambda_context is not None else None
+    held = stored.claim(
+        table,
+        record,
+        payload,
+        now=started,
+        expires=int(started + settings.idempotency_ttl_seconds),
+        in_progress_until=None if remaining is None else int(started * 1000) + remaining,
     )
+    if held is None:
+        return _first(table, record, work)
+    if held.payload_hash is not None and held.payload_hash != payload:
+        raise Conflict("Idempotency-Key: already used with a different request")
+    if held.status != stored.COMPLETED or held.response is None:
+        raise Conflict("Idempotency-Key: a request with this key is still in progress")
+    answer: dict[str, Any] = json.loads(held.response)
+    return answer
+
+
+def _first(table: str, record: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The first request with the key: its result is kept for the retries; a failure frees the key."""
     try:
-        return once(request={"user": caller, "key": check_key(key), "body": body})
-    except IdempotencyValidationError as exc:
-        raise Conflict("Idempotency-Key: already used with a different request") from exc
-    except IdempotencyAlreadyInProgressError as exc:
-        raise Conflict("Idempotency-Key: a request with this key is still in progress") from exc
+        result = work()
+    except Exception:
+        stored.release(table, record)
+        raise
+    stored.complete(table, record, json.dumps(result, sort_keys=True), expires=int(now().timestamp()) + get_settings().idempotency_ttl_seconds)
+    return result

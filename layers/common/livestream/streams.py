@@ -23,7 +23,7 @@ from livestream.store import streams as stored
 from livestream.store.streams import TRANSITIONS, Stream, StreamStatus
 
 if TYPE_CHECKING:
-    from livestream.models import CreateStreamCommand
+    from livestream.create_command import CreateStreamCommand
 
 # a channel name is the title's slug and a random suffix; a clash is retried with a new suffix, and a
 # third clash in a row (about one in 10^9 tries) is an error rather than a loop
