@@ -20,7 +20,8 @@ instead (no extension: a Secrets Manager client in the function).
 Environment knobs: BENCH_RUNS (cold runs per function, default 7), BENCH_WARM_RUNS (1000),
 BENCH_FUNCTIONS (comma-separated logical ids; default all), BENCH_AWS_PORT (default: a free port),
 BENCH_SECRETS (extension | client), BENCH_PROFILE_FIRST (a path prefix: cProfile of each mode's first
-invocation), BENCH_IMPORTTIME (a directory: ``python -X importtime`` of every cold and floor run, whose
+invocation), BENCH_PYTHONPATH (directories the function's interpreter imports from before its own packages:
+an A/B of a library's version without installing it), BENCH_IMPORTTIME (a directory: ``python -X importtime`` of every cold and floor run, whose
 times it inflates: for finding costs, not for the figures).
 """
 
@@ -126,8 +127,9 @@ class Bench:
 
     def env(self, name: str, **extra: str) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        if os.environ.get("BENCH_PROFILE_FIRST"):  # a path prefix: cProfile stats of each mode's first invocation
-            env["BENCH_PROFILE_FIRST"] = os.environ["BENCH_PROFILE_FIRST"]
+        for knob in ("BENCH_PROFILE_FIRST", "BENCH_PYTHONPATH"):  # see the module's docstring
+            if os.environ.get(knob):
+                env[knob] = os.environ[knob]
         env.update(function_environment(self.template, name, self.endpoint, "http://127.0.0.1:1"))
         for key in LOCAL_ONLY:
             env.pop(key, None)

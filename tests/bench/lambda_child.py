@@ -58,6 +58,7 @@ class Tape:
         self.replaying = False
         self.used: dict[str, int] = {}  # per operation, how many of its recorded responses were replayed
         self.lock = threading.Lock()  # calls sent at once (the layer's parallel requests) take turns here
+        self.recording = True  # off in ``primed`` mode: what the priming sends (answered in process) is not a recording
 
     @staticmethod
     def _key(request) -> str:
@@ -89,7 +90,8 @@ class Tape:
                 response._content = body
                 return response
             response = real(endpoint, request)
-            tape.calls.append((key, response.status_code, dict(response.headers.items()), response.content))
+            if tape.recording:
+                tape.calls.append((key, response.status_code, dict(response.headers.items()), response.content))
             return response
 
         botocore.endpoint.Endpoint._send = _send
@@ -138,81 +140,102 @@ def _rss_mb() -> float:
 
 def main(argv: list[str]) -> None:
     mode, out_path = argv[0], argv[-1]
-    figures: dict[str, object] = {}
-    if mode == "floor":
-        table, key = argv[1], json.loads(argv[2])
-        start = time.perf_counter()
-        import boto3
-
-        boto3.client("dynamodb").get_item(TableName=table, Key=key)
-        figures["total"] = time.perf_counter() - start
-        figures["rss_mb"] = _rss_mb()
-    else:
-        code_dir, layer_dir, module_name, handler_name, event_path, name = argv[1:7]
-        sys.path[:0] = [code_dir, layer_dir]
-        with open(event_path, encoding="utf-8") as f:
-            event = json.load(f)
-        tape = Tape()
-        hooks = None
-        if mode in ("warm", "primed"):
-            tape.install()
-        if mode == "primed":
-            with open(argv[7], "rb") as f:
-                import pickle
-
-                tape.calls = pickle.load(f)
-            hooks = _fake_snapshot_module()
-        start = time.perf_counter()
-        import importlib
-
-        handler = getattr(importlib.import_module(module_name), handler_name)
-        imported = time.perf_counter()
-        if hooks is not None:
-            before, after = hooks
-            for fn, args, kwargs in before:
-                fn(*args, **kwargs)
-            primed = time.perf_counter()
-            for fn, args, kwargs in after:
-                fn(*args, **kwargs)
-            restored = time.perf_counter()
-            figures.update(prime=primed - imported, restore=restored - primed, hooks=[len(before), len(after)])
-            tape.rewind()
-        _new_trace()
-        profile = os.environ.get("BENCH_PROFILE_FIRST")  # a path: cProfile stats of the first invocation
-        if profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-        context = LambdaContext(name)  # the runtime builds it before the clock starts
-        first_start = time.perf_counter()
-        result = handler(event, context)
-        done = time.perf_counter()
-        if profile:
-            profiler.disable()
-            profiler.dump_stats(f"{profile}.{mode}")
-        figures.update(init_overhead=start - _T0, imported=imported - start, first=done - first_start, status=_status(result), rss_mb=_rss_mb())
-        if mode == "warm":
-            import pickle
-
-            with open(argv[7], "wb") as f:
-                pickle.dump(tape.calls, f)
-        if mode in ("warm", "primed"):
-            runs = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
-            times = []
-            for _ in range(runs):
-                tape.rewind()
-                _new_trace()
-                context = LambdaContext(name)
-                t = time.perf_counter()
-                result = handler(event, context)
-                times.append(time.perf_counter() - t)
-                if _status(result) != figures["status"]:  # the replay must take the first one's path
-                    raise SystemExit(f"replayed invocation answered {_status(result)}: {result}")
-            times.sort()
-            figures.update(p50=times[len(times) // 2], p99=times[min(len(times) - 1, int(len(times) * 0.99))], rss_mb=_rss_mb())
+    figures = _floor(argv[1], json.loads(argv[2])) if mode == "floor" else _function(mode, argv)
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(figures, f)
+
+
+def _floor(table: str, key: dict) -> dict[str, object]:
+    start = time.perf_counter()
+    import boto3
+
+    boto3.client("dynamodb").get_item(TableName=table, Key=key)
+    return {"total": time.perf_counter() - start, "rss_mb": _rss_mb()}
+
+
+def _function(mode: str, argv: list[str]) -> dict[str, object]:
+    code_dir, layer_dir, module_name, handler_name, event_path, name = argv[1:7]
+    # BENCH_PYTHONPATH: directories ahead of the interpreter's packages (an A/B of a library version)
+    sys.path[:0] = [code_dir, layer_dir, *filter(None, os.environ.get("BENCH_PYTHONPATH", "").split(os.pathsep))]
+    with open(event_path, encoding="utf-8") as f:
+        event = json.load(f)
+    tape = Tape()
+    hooks = None
+    if mode in ("warm", "primed"):
+        tape.install()
+    if mode == "primed":
+        import pickle
+
+        with open(argv[7], "rb") as f:
+            tape.calls = pickle.load(f)
+        tape.recording = False
+        hooks = _fake_snapshot_module()
+    figures: dict[str, object] = {}
+    start = time.perf_counter()
+    import importlib
+
+    handler = getattr(importlib.import_module(module_name), handler_name)
+    imported = time.perf_counter()
+    if hooks is not None:
+        figures.update(_snapshot_and_restore(*hooks))
+        tape.rewind()
+    first, result = _first_invocation(handler, event, name, mode)
+    figures.update(init_overhead=start - _T0, imported=imported - start, first=first, status=_status(result), rss_mb=_rss_mb())
+    if mode == "warm":
+        import pickle
+
+        with open(argv[7], "wb") as f:
+            pickle.dump(tape.calls, f)
+    if mode in ("warm", "primed"):
+        figures.update(_repeated(handler, event, name, tape, figures["status"]))
+    return figures
+
+
+def _snapshot_and_restore(before: list, after: list) -> dict[str, object]:
+    """The runtime's part: the before-snapshot hooks, then (in the restored copy) the after-restore ones."""
+    start = time.perf_counter()
+    for fn, args, kwargs in before:
+        fn(*args, **kwargs)
+    primed = time.perf_counter()
+    for fn, args, kwargs in after:
+        fn(*args, **kwargs)
+    restored = time.perf_counter()
+    return {"prime": primed - start, "restore": restored - primed, "hooks": [len(before), len(after)]}
+
+
+def _first_invocation(handler, event: dict, name: str, mode: str) -> tuple[float, object]:
+    _new_trace()
+    profile = os.environ.get("BENCH_PROFILE_FIRST")  # a path: cProfile stats of the first invocation
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    context = LambdaContext(name)  # the runtime builds it before the clock starts
+    start = time.perf_counter()
+    result = handler(event, context)
+    done = time.perf_counter()
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(f"{profile}.{mode}")
+    return done - start, result
+
+
+def _repeated(handler, event: dict, name: str, tape: Tape, status: object) -> dict[str, object]:
+    """BENCH_WARM_RUNS more invocations, AWS calls replayed: p50, p99."""
+    runs = int(os.environ.get("BENCH_WARM_RUNS", "1000"))
+    times = []
+    for _ in range(runs):
+        tape.rewind()
+        _new_trace()
+        context = LambdaContext(name)
+        t = time.perf_counter()
+        result = handler(event, context)
+        times.append(time.perf_counter() - t)
+        if _status(result) != status:  # the replay must take the first one's path
+            raise SystemExit(f"replayed invocation answered {_status(result)}: {result}")
+    times.sort()
+    return {"p50": times[len(times) // 2], "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "rss_mb": _rss_mb()}
 
 
 if __name__ == "__main__":

@@ -22,5 +22,6 @@ out = Path(sys.argv[-1])
 figures = json.loads(out.read_text())
 figures["loaded"] = sorted(name for name in sys.modules if name.startswith(WATCHED))
 figures["libraries"] = sorted(name for name in ("pydantic", "boto3") if name in sys.modules)
+figures["asyncio"] = "asyncio" in sys.modules
 figures["pydantic_core"] = "pydantic_core" in sys.modules
 out.write_text(json.dumps(figures))

@@ -1,6 +1,6 @@
 """Issue 14, what a cold start loads: no function loads Powertools' event handler (every resolver, the
 OpenAPI machinery) or its event classes on its cold path, nor boto3 (botocore is what the functions
-use), and pydantic only where a body or a query is validated. Each HTTP function is imported as Lambda
+use), nor asyncio, and pydantic only where a body or a query is validated. Each HTTP function is imported as Lambda
 imports it (a fresh interpreter, only its directory and the layer on the path, Lambda's environment
 with tracing on) and invoked once with its sample event, taking its success path against the local
 AWS emulation (:mod:`tests.cold_path`)."""
@@ -8,8 +8,10 @@ AWS emulation (:mod:`tests.cold_path`)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pytest
 
@@ -55,6 +57,30 @@ def test_the_cold_path_loads_pydantic_only_to_validate_a_body_or_query_and_never
     expected = {"pydantic"} & ({"pydantic"} if name in VALIDATES_WITH_PYDANTIC else set())
     expected |= {"boto3"} if name in LOADS_BOTO3 else set()
     assert set(result["libraries"]) == expected, f"{name} loaded {result['libraries']} on its cold path"
+
+
+# Powertools' batch utility (the stream-events publisher's partial batch responses) imports asyncio at
+# module level, for its AsyncBatchProcessor
+LOADS_ASYNCIO = {"StreamEventsFunction"}
+
+
+def _locked(package: str) -> str:
+    lock = (ROOT / "layers" / "common" / "requirements.lock").read_text()
+    found = re.search(rf"^{package}==(\S+)", lock, re.MULTILINE)
+    assert found, f"{package} is not in the layer's lock"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_no_cold_path_loads_asyncio(cold_paths, name):
+    """No function runs an event loop: asyncio (~7 ms of import, more with what it pulls in) stays off
+    every cold path. The X-Ray SDK's wrapt 2 imports it at import time (wrapt.synchronization), so the
+    layer holds wrapt at 1.x; an environment with another wrapt than the layer's measures another layer."""
+    if version("wrapt") != _locked("wrapt"):
+        pytest.skip(f"this environment has wrapt {version('wrapt')}, the layer {_locked('wrapt')}: pip install wrapt=={_locked('wrapt')}")
+    result = cold_paths[name]
+    assert "error" not in result, result.get("error")
+    assert result["asyncio"] is (name in LOADS_ASYNCIO), f"{name}: asyncio loaded on its cold path: {result['asyncio']}"
 
 
 # the functions whose requests carry a body or a query: validated by pydantic-core (with pydantic or without);

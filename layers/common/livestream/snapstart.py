@@ -9,14 +9,19 @@ Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first r
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
   * settings, the layer's imports that the functions load on first use (pyjwt as the configured
     algorithm needs it, the Agora token builder), every pydantic model's and request type's validator;
-  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, parsing)
-    through a GetItem answered in-process, and every operation's shapes;
+  * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, the events
+    around sending, parsing) through every DynamoDB operation the layer sends (and the events
+    publisher's PutEvents), answered in process, and every operation's shapes;
   * one dry request per route, as a signed-in caller: validation, the route's code and its first AWS
-    call, which botocore prepares and then stops before sending (the route answers 503); no secret is
-    read, and a client the function had not built is refused outright: it touches no data.
+    call, which botocore runs up to the socket and fails there (the route answers 503); no secret is
+    read, and a client the function had not built is refused outright: it touches no data;
+  * the Logger, Metrics and Tracer wrappers, rehearsed (:func:`livestream.observability.rehearse`).
+  Each runs :data:`REHEARSALS` times, and all of it with logs, metrics and X-Ray segments rendered
+  and dropped (:func:`livestream.observability.silenced`): nothing is emitted before the snapshot.
 After each restore (:func:`refresh`) — what must not be shared between copies: the random seed,
 cached secrets and their age, the JWKS keys, the AWS clients' pooled connections (the clients
-themselves are kept, warm; their credential provider refreshes credentials itself). Then the copy
+themselves are kept, warm; their credential provider refreshes credentials itself), the socket to
+the X-Ray daemon. Then the copy
 fetches the secrets its first request will need (the caller's JWT or Api-Token secret, the Agora
 credentials).
 """
@@ -25,13 +30,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livestream import observability
 from livestream.errors import ServiceUnavailable
 from livestream.observability import logger
 
@@ -72,30 +77,54 @@ def prime() -> None:
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
-    warmup.prime(_dry_call, _resolve_shapes)
+    warmup.prime(_dry_call, _resolve_shapes, times=REHEARSALS)
     for name in _clients:
         _resolve_shapes(_client_factory(name)())
+    _prime_event_bus()
+    observability.rehearse(_PrimeContext(), times=REHEARSALS)
+
+
+def _prime_event_bus() -> None:
+    """The stream-events publisher's EventBridge client, as the table's: PutEvents dry-called (answered
+    in process), every operation's shapes resolved."""
+    events_out = sys.modules.get("livestream.events_out")
+    if events_out is None:
+        return
+    entry = {"Source": "livestream.snapstart", "DetailType": "dry call", "Detail": "{}"}
+    for _ in range(REHEARSALS):
+        _dry_call(events_out._client, "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "dry"}]}, {"Entries": [entry]})
+    _resolve_shapes(events_out._client)
+
+
+# Each warm-up runs this many times: CPython specialises a function's bytecode for the types it meets
+# only after it has run a few times, so code run once before the snapshot is still slower than warm.
+REHEARSALS = 10
 
 
 def _resolve_shapes(client: Any) -> None:
-    """botocore resolves an operation's shapes on its first call and caches them in the client's
-    service model: resolve every operation's now."""
+    """botocore resolves a shape's members (and its serialisation details) on first use and keeps them
+    on that shape object; a member reached through another parent is another object (DynamoDB's
+    ``AttributeValue`` is one under each ``M`` and ``L``). Resolve every operation's now, each object reached, a recursive shape down to
+    :data:`SHAPE_NESTING` levels of itself (items nest maps and lists a few levels deep)."""
     model = client.meta.service_model
-    seen: set[str] = set()
 
-    def walk(shape: Any) -> None:
-        if shape is None or shape.name in seen:
+    def walk(shape: Any, path: tuple[str, ...]) -> None:
+        if shape is None or path.count(shape.name) >= SHAPE_NESTING:
             return
-        seen.add(shape.name)
+        path = (*path, shape.name)
+        shape.serialization, shape.metadata  # noqa: B018 - cached on first read, as the parser reads them
         for child in (getattr(shape, "members", None) or {}).values():
-            walk(child)
+            walk(child, path)
         for attribute in ("member", "key", "value"):
-            walk(getattr(shape, attribute, None))
+            walk(getattr(shape, attribute, None), path)
 
     for operation in model.operation_names:
         operation_model = model.operation_model(operation)
-        walk(operation_model.input_shape)
-        walk(operation_model.output_shape)
+        walk(operation_model.input_shape, ())
+        walk(operation_model.output_shape, ())
+
+
+SHAPE_NESTING = 3
 
 
 def prime_routes(app: Any) -> list[tuple[str, int]]:
@@ -105,11 +134,9 @@ def prime_routes(app: Any) -> list[tuple[str, int]]:
     process and no secret is read (a route that reads one answers 503 too). Routes whose body the dry
     request does not satisfy stop at validation (400). The answers' statuses."""
     answers = []
-    with _xray_off(), _dry_aws_calls(), _no_secrets(), _quiet():
-        for event in _dry_requests(app):
-            app.context["caller"] = DRY_USER  # what the handler's authentication leaves there
-            status = app.resolve(event, _PrimeContext())["statusCode"]
-            answers.append((f"{event['httpMethod']} {event['resource']}", status))
+    with observability.silenced(), _dry_aws_calls(), _no_secrets():
+        for _ in range(REHEARSALS):
+            answers = [(f"{event['httpMethod']} {event['resource']}", _dry_request(app, event)) for event in _dry_requests(app)]
     app.context.clear()
     for route, status in answers:
         if status == 500:
@@ -117,15 +144,10 @@ def prime_routes(app: Any) -> list[tuple[str, int]]:
     return answers
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """The dry requests' own warnings (a dependency "unavailable") are not news: errors only."""
-    level = logger.log_level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def _dry_request(app: Any, event: dict[str, Any]) -> int:
+    app.context["caller"] = DRY_USER  # what the handler's authentication leaves there
+    status: int = app.resolve(event, _PrimeContext())["statusCode"]
+    return status
 
 
 DRY_USER = DRY_ID = "0" * 24
@@ -179,6 +201,7 @@ def refresh() -> None:
     for client in _built_clients():
         _drop_connections(client)
     auth._jwks_client.cache_clear()  # its keys' age is the snapshot's
+    observability.renew_trace_socket()
     _prefetch_secrets()
 
 
@@ -261,36 +284,40 @@ class _Body:
 
 def _dry_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
     """One call through botocore's whole pipeline (endpoint rules, serialising, signing, the user
-    agent, parsing), ``response`` answered in place of sending it: nothing leaves the process."""
+    agent, the events around sending, parsing), ``response`` answered in place of sending it: nothing
+    leaves the process."""
     from botocore.awsrequest import AWSResponse
 
-    def answer(request: Any, **kwargs: Any) -> AWSResponse:
+    def answer(request: Any) -> AWSResponse:
         headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, 200, headers, _Body(json.dumps(response).encode()))
 
-    events = client.meta.events
-    events.register_first("before-send", answer, unique_id="snapstart-dry-call")
-    try:
-        with _xray_off():
-            getattr(client, operation)(**params)
-    finally:
-        events.unregister("before-send", unique_id="snapstart-dry-call")
+    with _answered_in_process([client], answer), observability.silenced():
+        getattr(client, operation)(**params)
+
+
+_answers: list[Callable[[Any], Any]] = []  # the answer of the dry call running (none outside one)
+
+
+def _answer_in_process(request: Any, **kwargs: Any) -> Any:
+    """A ``before-send`` handler: during a dry call, its answer (botocore then sends nothing);
+    otherwise ``None``, and the request is sent."""
+    return _answers[-1](request) if _answers else None
 
 
 @contextmanager
-def _xray_off() -> Iterator[None]:
-    """No segment exists before the snapshot: keep the X-Ray SDK from complaining about it."""
-    if "aws_xray_sdk" not in sys.modules:
-        yield
-        return
-    from aws_xray_sdk import global_sdk_config
-
-    was = global_sdk_config.sdk_enabled()
-    global_sdk_config.set_sdk_enabled(False)
+def _answered_in_process(clients: list[Any], answer: Callable[[Any], Any]) -> Iterator[None]:
+    """The clients' requests answered by ``answer(request)`` in place of sending them: everything up to
+    the socket runs as for a real call. The handler stays registered once the first dry call has
+    put it there (a no-op outside dry calls): registering or unregistering a handler resets the
+    client's cache of event handlers, which a warm client keeps."""
+    for client in clients:
+        client.meta.events.register_first("before-send", _answer_in_process, unique_id="snapstart-in-process")
+    _answers.append(answer)
     try:
         yield
     finally:
-        global_sdk_config.set_sdk_enabled(was)
+        _answers.pop()
 
 
 class _DryRun(ServiceUnavailable):
@@ -299,7 +326,7 @@ class _DryRun(ServiceUnavailable):
 
 @contextmanager
 def _dry_aws_calls() -> Iterator[None]:
-    """The function's clients run each call up to sending it, then raise :class:`_DryRun`; any other
+    """The function's clients run each call up to the socket, then raise :class:`_DryRun`; any other
     client is refused outright (nothing built during the dry requests may reach the network)."""
     from botocore.client import BaseClient
 
@@ -311,18 +338,15 @@ def _dry_aws_calls() -> Iterator[None]:
             raise _DryRun()
         return real(self, operation_name, api_params)
 
-    def stop(**kwargs: Any) -> None:
+    def stop(request: Any) -> None:
         raise _DryRun()
 
-    for client in clients:
-        client.meta.events.register_first("before-send", stop, unique_id="snapstart-dry-request")
     setattr(BaseClient, _API_CALL, checked)
     try:
-        yield
+        with _answered_in_process(clients, stop):
+            yield
     finally:
         setattr(BaseClient, _API_CALL, real)
-        for client in clients:
-            client.meta.events.unregister("before-send", unique_id="snapstart-dry-request")
 
 
 @contextmanager

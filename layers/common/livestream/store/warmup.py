@@ -8,12 +8,34 @@ from typing import Any
 from livestream import store
 
 
-def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any], resolve_shapes: Callable[[Any], Any]) -> None:
-    """One GetItem through the client's whole request path, answered by a stub (no request leaves),
-    then every operation's shapes resolved."""
-    request = {"TableName": store.table(), "Key": store.serialize(store.stream_key("0" * 24))}
-    stubbed_call(store.client(), "get_item", {"Item": {}}, request)
+def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any], resolve_shapes: Callable[[Any], Any], *, times: int = 1) -> None:
+    """Every operation the layer sends, ``times`` times through the client's whole request path
+    (endpoint rules and the operation's own endpoint parameters, serialising, signing, the events
+    around sending, parsing), each answered by a stub with an empty result (no request leaves); then
+    every operation's shapes resolved and its exception classes built."""
+    for _ in range(times):
+        for operation, request in _requests().items():
+            stubbed_call(store.client(), operation, {}, request)
     resolve_shapes(store.client())
+    # built on first use and unsynchronised: two threads' first errors can get different classes, and
+    # ``except client.exceptions.X`` in one then misses the other's X
+    store.client().exceptions  # noqa: B018
+
+
+def _requests() -> dict[str, dict[str, Any]]:
+    """One valid request of each operation (for the stub: nothing is sent)."""
+    table, key = store.table(), store.serialize(store.stream_key("0" * 24))
+    keyed, one = {"TableName": table, "Key": key}, {"N": "1"}
+    return {
+        "get_item": keyed,
+        "batch_get_item": {"RequestItems": {table: {"Keys": [key]}}},
+        "query": {"TableName": table, "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": key["pk"]}},
+        "put_item": {"TableName": table, "Item": key, "ConditionExpression": "attribute_not_exists(pk)"},
+        "update_item": {**keyed, "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": one}},
+        "delete_item": keyed,
+        "transact_write_items": {"TransactItems": [{"ConditionCheck": {**keyed, "ConditionExpression": "attribute_exists(pk)"}}]},
+        "batch_write_item": {"RequestItems": {table: [{"DeleteRequest": {"Key": key}}]}},
+    }
 
 
 def table_client() -> Any:
