@@ -6,7 +6,7 @@ DynamoDB round trips: 1 PutItem.
 from livestream import users
 from livestream.api import UserId, create_app, handler_for
 from livestream.envelope import ok
-from livestream.models import UserProfileIn
+from livestream.profile_types import UserProfileIn
 
 app = create_app()
 

@@ -25,6 +25,7 @@ class Seeder:
     def __init__(self) -> None:
         from livestream import clock, models, participants, reminders, streams, users
         from livestream.create_command import CreateStreamCommand
+        from livestream.profile_types import UserProfileIn
 
         self.command = CreateStreamCommand
 
@@ -38,7 +39,7 @@ class Seeder:
         )
         # the viewer's name matches the sample viewers search ("ay")
         for user_id, name in ((HOST, "John"), (VIEWER, "Ayla")):
-            profile = models.UserProfileIn(username=f"u{user_id[-6:]}", name=name, surname="Doe")
+            profile = UserProfileIn.validate({"username": f"u{user_id[-6:]}", "name": name, "surname": "Doe"})
             users.upsert_profile(user_id, profile)
 
     def _stream(self, *, scheduled_in: timedelta | None = None, guests: tuple[str, ...] = ()) -> str:

@@ -38,14 +38,11 @@ def test_the_cold_path_does_not_load_powertools_event_handler(cold_paths, name):
     assert result["loaded"] == [], f"{name} loaded on its cold path: {result['loaded'][:10]}"
 
 
-# the functions whose requests carry a body that pydantic validates; the others validate with pydantic-core
-# alone (a query, a join body: livestream.dispatch, livestream.schemas), read only ids in their path
-# (checked by the dispatcher) or are fed by the table's stream or the schedule, answer or publish plain
-# dicts, and never load it
-VALIDATES_WITH_PYDANTIC = {
-    "AgoraWebhookFunction",
-    "UpsertUserFunction",
-}
+# the functions whose requests carry a body that pydantic validates: none left. Bodies and queries are
+# validated with pydantic-core alone (livestream.dispatch, livestream.schemas: the joins, create, the profile
+# sync, the webhook); the other functions read only ids in their path (checked by the dispatcher) or are fed
+# by the table's stream or the schedule, answer or publish plain dicts, and never load it
+VALIDATES_WITH_PYDANTIC: set[str] = set()
 # none: create's Idempotency-Key support (its sample event has one) runs over the layer's botocore
 # client, not Powertools' idempotency utility (whose package imports boto3)
 LOADS_BOTO3: set[str] = set()

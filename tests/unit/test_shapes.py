@@ -1,7 +1,8 @@
-"""Streams and user summaries are answered without pydantic (a function that validates no body need
-not load it), so each answer must be exactly what the documented models say: a fixed point of
-``models.StreamOut`` / ``models.UserSummary`` (validating and dumping it changes nothing: every field
-present, the right JSON types, nothing extra), for any stored stream."""
+"""Streams, user summaries and synced profiles are answered without pydantic (a function that validates
+no body, or validates it with pydantic-core alone, need not load it), so each answer must be exactly
+what the documented models say: a fixed point of ``models.StreamOut`` / ``models.UserSummary`` /
+``profile_types.UserProfile`` (validating and dumping it changes nothing: every field present, the
+right JSON types, nothing extra), for any stored stream or synced profile."""
 
 from __future__ import annotations
 
@@ -95,3 +96,42 @@ def test_a_price_read_back_as_a_whole_number_is_answered_as_a_json_number_with_d
     item = {"id": "b" * 24, "title": "t", "liveStreamType": "solo", "channelName": "t-1", "creatorId": "c" * 24}
     answer = streams.to_api({**item, "creator": {"_id": "c" * 24}, "status": "active", "createdAt": "x", "updatedAt": "x", "price": 10}, None)
     assert (answer["price"], answer["accessType"]) == (10.0, "paid") and json.dumps(answer["price"]) == "10.0"
+
+
+sync_photos = st.fixed_dictionaries(
+    {},
+    optional={
+        "_id": text,
+        "url": text,
+        "type": text,
+        "variants": st.dictionaries(text.filter(bool), text, max_size=3),
+        "createdAt": st.sampled_from(["2026-01-15T10:30:00Z", "2026-01-15T13:30:00.5+03:00"]),
+        "updatedAt": times,
+        "unknown": text,
+    },
+)
+sync_bodies = st.fixed_dictionaries(
+    {"username": text.filter(bool), "name": text.filter(bool), "surname": text.filter(bool)},
+    optional={
+        "profilePhoto": maybe(sync_photos),
+        "availabilityStatus": maybe(text),
+        "expertise": maybe(text),
+        "followersCount": st.integers(0, 2**53 - 1),
+        "followingCount": st.integers(0, 2**53 - 1),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids, sync_bodies)
+def test_a_synced_profile_is_answered_as_exactly_the_documented_profile(user_id, body):
+    from pydantic import TypeAdapter
+
+    from livestream.profile_types import UserProfile, UserProfileIn
+
+    answer = users.profile_answer(user_id, UserProfileIn.validate(body))
+    documented = TypeAdapter(UserProfile)
+    assert answer == documented.dump_python(documented.validate_python(answer), mode="json", by_alias=True)
+    assert json.loads(json.dumps(answer)) == answer
+    assert list(answer) == list(documented.json_schema()["properties"])  # every field, in the documented order
+    assert answer["_id"] == user_id and (answer["profilePhoto"] is None or list(answer["profilePhoto"]) == list(users.PHOTO_FIELDS))

@@ -439,7 +439,7 @@ def _detail(err: Mapping[str, Any]) -> str:
     return f"{'.'.join(loc) or 'body'}: {_message(err)}"
 
 
-# a length bound on a text type with validators of its own (``QueryText``) is reported as a collection's
+# a length bound pydantic applies after a text type's own validators is reported as a collection's
 _TEXT_LENGTHS = {"too_short": "string_too_short", "too_long": "string_too_long"}
 
 

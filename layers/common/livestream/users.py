@@ -11,15 +11,16 @@ from livestream.slug import fold
 from livestream.store import users as stored
 
 if TYPE_CHECKING:
-    from livestream.models import UserProfileIn
+    from livestream.profile_types import UserProfileIn
 
 SUMMARY_FIELDS = ("username", "name", "surname", "profilePhoto", "availabilityStatus")
 PHOTO_FIELDS = ("_id", "url", "type", "variants", "createdAt", "updatedAt")
 
 
 def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
-    """Create or replace a profile (one PutItem). ``searchText`` is kept folded for viewer search."""
-    data = profile.model_dump(mode="json", by_alias=True, exclude_none=False)
+    """Create or replace a profile (one PutItem). ``searchText`` is kept folded for viewer search.
+    Answers :func:`profile_answer`."""
+    data = profile.as_json()
     timestamp = iso(now())
     item = {
         **{k: v for k, v in data.items() if v is not None},
@@ -28,9 +29,14 @@ def upsert_profile(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
         "updatedAt": timestamp,
     }
     stored.put_profile(user_id, item)
-    from livestream.models import UserProfile  # this function's body model has loaded pydantic already
+    return profile_answer(user_id, profile)
 
-    return UserProfile.model_validate({**data, "_id": user_id}).model_dump(mode="json", by_alias=True)
+
+def profile_answer(user_id: str, profile: UserProfileIn) -> dict[str, Any]:
+    """The profile as the sync answers it (``profile_types.UserProfile``): every field present, null
+    when not sent, the photo's too, then its ``_id``. Built by hand, not through pydantic
+    (``tests/unit/test_shapes.py`` checks each answer is a fixed point of the model)."""
+    return {**profile.as_json(), "_id": user_id}
 
 
 def summaries(user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
