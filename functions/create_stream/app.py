@@ -1,8 +1,9 @@
 """POST /api/v1/live-stream/create — multipart/form-data or JSON; 201 with the stream (role ``host``).
 
 DynamoDB round trips: 1 BatchGetItem (creator, guests, broadcasters) + 1 TransactWriteItems
-(stream, channel guard, memberships); with an Idempotency-Key, +1 conditional put and +1 update
-of the idempotency record (a retry: 1 conditional put, answered from the record).
+(stream, channel guard, memberships); with an Idempotency-Key, +1 conditional put that claims the
+idempotency record, whose completion is one more item of that transaction (a retry: 1 conditional
+put, answered from the record).
 """
 
 from typing import Annotated, Optional

@@ -8,6 +8,7 @@ back, succeeds — what a client does with Retry-After.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -281,31 +282,115 @@ def test_the_batch_read_of_profiles_throttled_is_503_before_any_upload(api, aws,
 # ---------------------------------------------------------------- idempotency store
 
 
-def test_the_idempotency_store_failing_is_503_and_the_key_stays_usable(api, aws, people, faults):
-    create = lambda: api.post("/api/v1/live-stream/create", json_body={"title": "Once"}, headers={"Idempotency-Key": "k-1"}, user=HOST)  # noqa: E731
-    before = snapshot(aws)
-    faults.error(store.client(), "PutItem", THROTTLED)  # the idempotency record's claim (the stream is one transaction)
-    assert_unavailable(create(), "1")  # throttled, as any other DynamoDB call
-    assert snapshot(aws) == before
-    faults.clear()
-    first, again = create(), create()
-    assert first.status == again.status == 201 and first.data["id"] == again.data["id"]
+def _keyed_create(api, key):
+    return api.post("/api/v1/live-stream/create", json_body={"title": "Once"}, headers={"Idempotency-Key": key}, user=HOST)
 
 
-def test_a_create_failing_with_a_key_can_be_retried_with_that_key(api, aws, people, faults):
-    create = lambda: api.post("/api/v1/live-stream/create", json_body={"title": "Once"}, headers={"Idempotency-Key": "k-2"}, user=HOST)  # noqa: E731
-    faults.error(store.client(), "TransactWriteItems", "InternalServerError", status=500)
-    assert_unavailable(create(), "5")
-    faults.clear()
-    first, again = create(), create()
-    assert first.status == again.status == 201 and first.data["id"] == again.data["id"]
-    creator_streams = store.client().query(
+def creator_streams(aws) -> list[dict]:
+    return store.client().query(
         TableName=aws.table(),
         IndexName="CreatorIndex",
         KeyConditionExpression="creatorPk = :pk",
         ExpressionAttributeValues=store.values({":pk": f"CREATOR#{HOST}"}),
     )["Items"]
-    assert len(creator_streams) == 1
+
+
+def key_records(aws) -> list[dict]:
+    """The idempotency table (test only: a Scan)."""
+    items = store.client().scan(TableName=aws.names["IdempotencyTable"], ConsistentRead=True)["Items"]
+    return [store.deserialize(i) for i in items]
+
+
+def test_the_idempotency_store_failing_is_503_and_the_key_stays_usable(api, aws, people, faults):
+    before = snapshot(aws)
+    faults.error(store.client(), "PutItem", THROTTLED)  # the idempotency record's claim (the stream is one transaction)
+    assert_unavailable(_keyed_create(api, "k-1"), "1")  # throttled, as any other DynamoDB call
+    assert snapshot(aws) == before
+    faults.clear()
+    first, again = _keyed_create(api, "k-1"), _keyed_create(api, "k-1")
+    assert first.status == again.status == 201 and first.data["id"] == again.data["id"]
+
+
+def test_a_create_failing_with_a_key_can_be_retried_with_that_key(api, aws, people, faults):
+    faults.error(store.client(), "TransactWriteItems", "InternalServerError", status=500)
+    assert_unavailable(_keyed_create(api, "k-2"), "5")
+    faults.clear()
+    first, again = _keyed_create(api, "k-2"), _keyed_create(api, "k-2")
+    assert first.status == again.status == 201 and first.data["id"] == again.data["id"]
+    assert len(creator_streams(aws)) == 1
+
+
+def test_the_key_failing_to_complete_writes_no_stream_and_a_retry_creates_one(api, aws, people, faults):
+    """The write that completes the key's record is refused (throttled): the stream is not written
+    either (one transaction), the key is free, and the retry creates the one stream both answers name."""
+    before = snapshot(aws)
+    completing = lambda body: b'"COMPLETED"' in body  # noqa: E731 - the record's completion, wherever it is written
+    # the transaction: stream, channel guard, the host's membership and, last, the key's record
+    faults.error(
+        store.client(), "TransactWriteItems", "TransactionCanceledException", reasons=["None", "None", "None", "ThrottlingError"], when=completing
+    )
+    faults.error(store.client(), "UpdateItem", THROTTLED, when=completing)
+    assert_unavailable(_keyed_create(api, "k-3"), "1")
+    assert faults.injected, "the record's completion was not reached"
+    assert snapshot(aws) == before and key_records(aws) == []
+    faults.clear()
+    first, again = _keyed_create(api, "k-3"), _keyed_create(api, "k-3")
+    assert first.status == again.status == 201 and first.data["id"] == again.data["id"]
+    assert [s["id"]["S"] for s in creator_streams(aws)] == [first.data["id"]]
+    [record] = key_records(aws)
+    assert record["status"] == "COMPLETED" and json.loads(record["data"])["id"] == first.data["id"]
+
+
+def test_a_create_whose_answer_was_lost_after_the_commit_is_answered_by_the_retry(api, aws, people, faults):
+    """The transaction commits but its answer never arrives (a read timeout): the client gets a 503,
+    and its retry answers the stream that was written, not a second one."""
+    lost = []
+
+    def timeout(**_):
+        if not lost:
+            lost.append("TransactWriteItems")
+            raise ReadTimeoutError(endpoint_url="https://dynamodb")
+
+    client = store.client()
+    client.meta.events.register_first("after-call.dynamodb.TransactWriteItems", timeout, unique_id="lost-answer")
+    try:
+        assert_unavailable(_keyed_create(api, "k-4"), "5")
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="lost-answer")
+    assert lost and len(creator_streams(aws)) == 1
+    again = _keyed_create(api, "k-4")
+    assert again.status == 201 and [s["id"]["S"] for s in creator_streams(aws)] == [again.data["id"]]
+
+
+def test_a_create_whose_key_was_taken_over_writes_no_stream(api, aws, people, faults, monkeypatch):
+    """A create runs past its invocation's deadline, and a retry takes its expired claim over and creates
+    the stream: the first one's transaction is then cancelled (409, nothing written), it leaves the
+    retry's record alone, and the key answers the retry's stream, the only one."""
+    from livestream import idempotency
+
+    retries, started = [], []
+
+    def retry_past_the_deadline(**_):
+        if started:
+            return  # the retry's own transaction
+        started.append(True)
+        later = datetime.now(timezone.utc) + timedelta(minutes=20)  # past any invocation's timeout
+        with monkeypatch.context() as clock:
+            clock.setattr(idempotency, "now", lambda: later)
+            retries.append(_keyed_create(api, "k-5"))
+
+    client = store.client()
+    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", retry_past_the_deadline, unique_id="takeover")
+    try:
+        first = _keyed_create(api, "k-5")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="takeover")
+    [retry] = retries
+    assert retry.status == 201
+    assert first.status == 409 and first.errors[-1] == "Idempotency-Key: a request with this key is still in progress"
+    assert [s["id"]["S"] for s in creator_streams(aws)] == [retry.data["id"]]
+    again = _keyed_create(api, "k-5")
+    assert again.status == 201 and again.data["id"] == retry.data["id"]
 
 
 # ---------------------------------------------------------------- Secrets Manager

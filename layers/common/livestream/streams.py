@@ -1,7 +1,8 @@
 """Streams: create, read, start, end, and paid-access grants.
 
 Round trips per call (DynamoDB unless said):
-  create        1 BatchGetItem (users) + [1 S3 PutObject] + 1 TransactWriteItems   (+2 idempotency writes)
+  create        1 BatchGetItem (users) + [1 S3 PutObject] + 1 TransactWriteItems   (+1 idempotency claim: the
+                key's record is completed in the stream's transaction)
   get           1 GetItem (anonymous) or 1 BatchGetItem (stream and the caller's participation)
   start / end   1 GetItem + 1 TransactWriteItems (conditional on status)
   grant_access  1 TransactWriteItems
@@ -24,6 +25,7 @@ from livestream.store.streams import TRANSITIONS, Stream, StreamStatus
 
 if TYPE_CHECKING:
     from livestream.create_command import CreateStreamCommand
+    from livestream.idempotency import Keep
 
 # a channel name is the title's slug and a random suffix; a clash is retried with a new suffix, and a
 # third clash in a row (about one in 10^9 tries) is an error rather than a loop
@@ -123,21 +125,22 @@ def create_stream(
     idempotency_key: Optional[str] = None,
     lambda_context: Any = None,
 ) -> dict[str, Any]:
-    """Create a stream; with an ``idempotency_key`` a retry answers the first result (per caller, 24 h)."""
+    """Create a stream; with an ``idempotency_key`` a retry answers the first result (per caller, 24 h):
+    the key's record is completed in the stream's own transaction."""
     if idempotency_key is None:
-        return _create(caller, command, thumbnail)
+        return _create(caller, command, thumbnail, None)
     from livestream import idempotency
 
     return idempotency.run_once(
         caller,
         idempotency_key,
         {"command": command.fingerprint(), "thumbnail": idempotency.digest(thumbnail)},
-        lambda: _create(caller, command, thumbnail),
+        lambda keep: _create(caller, command, thumbnail, keep),
         lambda_context,
     )
 
 
-def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes]) -> dict[str, Any]:
+def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes], keep: Optional[Keep]) -> dict[str, Any]:
     for field, ids in (("guests", command.guests), ("broadcasters", command.broadcasters)):
         if caller in ids:
             raise field_error(field, "must not include the creator")
@@ -148,12 +151,11 @@ def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes
     if prepared is not None and thumbnail_key is not None:
         media.put_thumbnail(thumbnail_key, prepared)
     try:
-        item = _write_new_stream(stream_id, caller, command, profiles, now(), thumbnail_key)
+        return _write_new_stream(stream_id, caller, command, profiles, now(), thumbnail_key, keep)
     except BaseException:
         if thumbnail_key:
             _remove_unused_thumbnail(thumbnail_key)
         raise
-    return to_api(item, "host")
 
 
 def _member_profiles(caller: str, command: CreateStreamCommand) -> dict[str, dict[str, Any]]:
@@ -185,13 +187,21 @@ def _write_new_stream(
     profiles: dict[str, dict[str, Any]],
     created: datetime,
     thumbnail_key: Optional[str],
+    keep: Optional[Keep],
 ) -> dict[str, Any]:
+    """The stream written (with ``keep``'s write of its answer, if any, in the same transaction): its answer."""
     item = _new_stream(stream_id, caller, command, profiles, iso(created) or "", thumbnail_key)
     members = [(caller, "host"), *((u, "broadcaster") for u in command.broadcasters), *((u, "guest") for u in command.guests)]
     for _ in range(CHANNEL_ATTEMPTS):
         item["channelName"] = channel_name(command.title)
-        if stored.create(item, members):
-            return item
+        answer = to_api(item, "host")
+        written = stored.create(item, members, along=keep(answer) if keep is not None else None)
+        if written == "written":
+            return answer
+        if written == "along refused":  # the key's claim is no longer this request's: another one runs it
+            from livestream import idempotency
+
+            raise idempotency.still_in_progress()
     raise RuntimeError(f"no free channel name for {command.title!r} after {CHANNEL_ATTEMPTS} attempts")
 
 

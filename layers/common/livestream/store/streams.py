@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal, Optional
 
 from livestream import store
-from livestream.store import ConditionCheck, Put, Update
+from livestream.store import ConditionCheck, Operation, Put, Update
 
 
 class StreamStatus(StrEnum):
@@ -112,10 +112,14 @@ def with_participant(stream_id: str, user_id: str) -> tuple[Optional[dict[str, A
 # ---------------------------------------------------------------- create
 
 
-def create(stream: Mapping[str, Any], members: Sequence[tuple[str, str]]) -> bool:
+Created = Literal["written", "channel taken", "along refused"]
+
+
+def create(stream: Mapping[str, Any], members: Sequence[tuple[str, str]], *, along: Optional[Operation | dict[str, Any]] = None) -> Created:
     """Write a new stream (its attributes, ``id``, ``status`` and ``channelName`` included), its
-    channel-name guard and one membership item per ``(userId, role)``, in one transaction. ``False``
-    when the channel name is taken (nothing written)."""
+    channel-name guard, one membership item per ``(userId, role)`` and ``along`` (another write that
+    must happen with the stream or not at all: the completion of its idempotency record), in one
+    transaction. Nothing is written when the channel name is taken or ``along``'s condition failed."""
     stream_id, created = stream["id"], stream["createdAt"]
     status = StreamStatus(stream["status"])
     item = {
@@ -129,15 +133,19 @@ def create(stream: Mapping[str, Any], members: Sequence[tuple[str, str]]) -> boo
     if status == StreamStatus.SCHEDULED:
         item.update(store.due_marker(stream["plannedStartDate"], stream_id))
     index = _member_index(stream_id, status, stream.get("startedAt"), stream.get("plannedStartDate"))
-    writes = [
+    writes: list[Operation | dict[str, Any]] = [
         Put(item, "attribute_not_exists(pk)"),
         Put({**store.channel_key(stream["channelName"]), "streamId": stream_id}, "attribute_not_exists(pk)"),
         *(Put({**store.member_key(stream_id, user), "userId": user, "role": role, **index(user)}) for user, role in members),
     ]
+    if along is not None:
+        writes.append(along)
     codes = store.transact_codes(writes)
     if codes[:1] == ["ConditionalCheckFailed"]:
         raise RuntimeError(f"stream id {stream_id} is taken")  # ids are random: a clash is a fault, not a retry
-    return not codes  # the memberships have no condition: the channel name was taken
+    if not codes:
+        return "written"
+    return "along refused" if along is not None and codes[-1] == "ConditionalCheckFailed" else "channel taken"
 
 
 def _member_index(stream_id: str, status: StreamStatus, started: Optional[str], planned: Optional[str]) -> Any:
