@@ -229,6 +229,13 @@ def get_many(*keys: dict[str, str], consistent: bool = True) -> list[dict[str, A
     return [found.get((k["pk"], k["sk"])) for k in keys]
 
 
+def condition_failed(exc: ClientError) -> bool:
+    """A write refused by its condition. Told by the error's code, not by ``client.exceptions``' class:
+    botocore makes those classes on first use without a lock, so calls failing at once on several
+    threads (:mod:`~livestream.store.parallel`) could get different classes and an ``except`` miss one."""
+    return bool((exc.response.get("Error") or {}).get("Code") == "ConditionalCheckFailedException")
+
+
 def update_if(key: dict[str, str], update: str, condition: str, params: Optional[dict[str, Any]] = None, **extra: Any) -> Optional[dict[str, Any]]:
     """A conditional UpdateItem; ``None`` when the condition does not hold (an answer, not an error),
     else the response (with ``Attributes`` when ``ReturnValues`` was asked)."""
@@ -237,7 +244,9 @@ def update_if(key: dict[str, str], update: str, condition: str, params: Optional
         request["ExpressionAttributeValues"] = values(params)
     try:
         return cast(dict[str, Any], _client.update_item(**request))
-    except _client.exceptions.ConditionalCheckFailedException:
+    except ClientError as exc:
+        if not condition_failed(exc):
+            raise
         return None
 
 
@@ -436,7 +445,9 @@ def write(items: Sequence[Operation | dict[str, Any]]) -> list[str]:
         try:
             call(**request)
             return []
-        except _client.exceptions.ConditionalCheckFailedException:
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
             return ["ConditionalCheckFailed"]
     return transact_codes(items)
 

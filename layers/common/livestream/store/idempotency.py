@@ -72,7 +72,7 @@ def claim(table: str, record_id: str, payload_hash: str, *, now: float, expires:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
-        if (exc.response.get("Error") or {}).get("Code") != "ConditionalCheckFailedException":
+        if not store.condition_failed(exc):
             raise
         return _held(exc.response.get("Item") or {})  # type: ignore[arg-type]  # botocore's error response is a TypedDict without Item
     return Claim(table, record_id, expires, in_progress_until)
@@ -129,5 +129,5 @@ def release(held: Claim) -> None:
     try:
         store.client().delete_item(TableName=held.table, Key={"id": {"S": held.record_id}}, **_still_mine(held))
     except ClientError as exc:
-        if (exc.response.get("Error") or {}).get("Code") != "ConditionalCheckFailedException":
+        if not store.condition_failed(exc):
             raise
