@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import urlencode
 
 import boto3
@@ -270,6 +271,29 @@ class AwsResources:
             for m in batch:
                 found.append({**json.loads(m["Body"]), "_dedup": m["Attributes"].get("MessageDeduplicationId")})
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+@contextmanager
+def queries_in_flight_together(parties: int, index: Optional[str] = None) -> Iterator[list[dict[str, Any]]]:
+    """Inside, the layer's DynamoDB Queries (of ``index``, or all) must be in flight ``parties`` at a time:
+    each waits at a barrier as it is sent, so one sent only after another returned breaks it (in 5 s) and
+    its call fails. Yields the Queries' parameters, in the order they were sent."""
+    from livestream import store
+
+    together = threading.Barrier(parties, timeout=5)
+    sent: list[dict[str, Any]] = []
+
+    def hold(params: dict[str, Any], **kwargs: Any) -> None:
+        if index is None or params.get("IndexName") == index:
+            sent.append(params)
+            together.wait()
+
+    events = store.client().meta.events
+    events.register("provide-client-params.dynamodb.Query", hold, unique_id="queries-in-flight-together")
+    try:
+        yield sent
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", unique_id="queries-in-flight-together")
 
 
 def drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:

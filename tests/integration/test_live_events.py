@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -10,7 +9,7 @@ import pytest
 
 from livestream import store
 from livestream.clock import iso
-from tests.support import API_TOKEN, user_id
+from tests.support import API_TOKEN, queries_in_flight_together, user_id
 
 ALICE, BOB, CAROL = user_id(1), user_id(2), user_id(3)
 VIEWERS = [user_id(100 + n) for n in range(4)]
@@ -268,20 +267,10 @@ def test_a_page_without_filters_reads_about_what_it_answers_whatever_the_number_
 def test_the_first_page_of_every_partition_asked_is_read_at_once(api, world):
     """The states' (or creators') partitions are merged in order, their first pages requested together:
     one round trip's wait whatever the number of partitions, the answer as before."""
-    together = threading.Barrier(2, timeout=5)  # a partition queried after the other returned breaks it
-    partitions = []
-
-    def sent(params, **kwargs):
-        partitions.append(params["ExpressionAttributeValues"][":pk"]["S"])
-        together.wait()
-
-    events_ = store.client().meta.events
-    events_.register("provide-client-params.dynamodb.Query", sent, unique_id="partitions-at-once")
-    try:
+    with queries_in_flight_together(2) as sent:
         by_state = events(api, state="ongoing,ended", limit=10)
         by_creator = events(api, created_by_user_ids=f"{ALICE},{BOB}", limit=10)
-    finally:
-        events_.unregister("provide-client-params.dynamodb.Query", unique_id="partitions-at-once")
+    partitions = [params["ExpressionAttributeValues"][":pk"]["S"] for params in sent]
     assert sorted(partitions) == sorted(["STATE#ongoing", "STATE#ended", f"CREATOR#{ALICE}", f"CREATOR#{BOB}"])
     names = {v: k for k, v in world.items()}
     assert [names[i] for i in ids(by_state)] == ["Alice Second Live", "Bob Finished", "Carol Cancelled", "Bob Duo Show", "Alice Morning Live"]

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +15,7 @@ import pytest
 
 from livestream import presence, presence_sweep, store
 from local.routing import proxy_event
-from tests.support import AGORA_NCS_SECRET, invoke, route_for, user_id
+from tests.support import AGORA_NCS_SECRET, invoke, queries_in_flight_together, route_for, user_id
 
 HOST, GUEST, VIEWER, OTHER = (user_id(n) for n in (11, 12, 13, 14))
 WEBHOOK = "/webhooks/agora"
@@ -420,20 +419,9 @@ def test_a_minutes_shards_are_read_at_once_and_every_expired_viewer_goes(api, li
     viewers = [user_id(n) for n in range(200, 212)]  # more viewers than removals run at once
     for viewer in viewers:
         join_audience(api, live, viewer)
-    together = threading.Barrier(store.EXPIRY_SHARDS, timeout=5)  # a shard queried after another returned breaks it
-    queried = []
-
-    def sent(params, **kwargs):
-        if params.get("IndexName") == "ExpiryIndex":
-            queried.append(params["ExpressionAttributeValues"][":pk"]["S"])
-            together.wait()
-
-    client = store.client()
-    client.meta.events.register("provide-client-params.dynamodb.Query", sent)
-    try:
+    with queries_in_flight_together(store.EXPIRY_SHARDS, "ExpiryIndex") as sent:
         result = presence_sweep.sweep(at=t0 + timedelta(seconds=3900 + 120))
-    finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.Query", sent)
+    queried = [params["ExpressionAttributeValues"][":pk"]["S"] for params in sent]
     assert len(queried) == len(set(queried)) and len(queried) % store.EXPIRY_SHARDS == 0
     assert result["removed"] == result["expired"] == len(viewers)
     assert viewer_ids(api, live) == [] and counts(api, live) == (0, len(viewers), len(viewers))

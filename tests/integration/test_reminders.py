@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -12,7 +11,7 @@ import pytest
 from livestream import reminders, store
 from livestream.clock import iso
 from tests.fault_injection import recording_sends
-from tests.support import as_function, invoke, user_id
+from tests.support import as_function, invoke, queries_in_flight_together, user_id
 
 HOST = user_id(1)
 FANS = [user_id(1000 + n) for n in range(25)]
@@ -315,20 +314,9 @@ def test_overdue_and_due_streams_of_different_days_are_all_reminded_the_days_rea
     later = datetime.now(timezone.utc) + timedelta(hours=23)  # the first start passed 23 hours ago
     monkeypatch.setattr(reminders, "now", lambda: later)
     days = ((later + timedelta(minutes=15)).date() - (later - timedelta(days=1)).date()).days + 1
-    together = threading.Barrier(days, timeout=5)  # a query sent after another returned breaks it
-    asked = []
-
-    def sent(params, **kwargs):
-        if params.get("IndexName") == "DueIndex":
-            asked.append(params["ExpressionAttributeValues"][":pk"]["S"])
-            together.wait()
-
-    client = store.client()
-    client.meta.events.register("provide-client-params.dynamodb.Query", sent)
-    try:
+    with queries_in_flight_together(days, "DueIndex") as sent:
         result = dispatch_run()
-    finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.Query", sent)
+    asked = [params["ExpressionAttributeValues"][":pk"]["S"] for params in sent]
     assert result == {"streams": 2, "sent": 2, "failed": 0}
     assert sorted(m["liveStreamId"] for m in aws.reminder_messages()) == sorted([overdue["id"], due["id"]])
     assert len(asked) == len(set(asked)) == days >= 2

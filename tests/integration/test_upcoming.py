@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from livestream import store
 from livestream.clock import iso
-from tests.support import user_id
+from tests.support import queries_in_flight_together, user_id
 
 HOST, GUEST, CO_HOST, FAN = user_id(1), user_id(2), user_id(3), user_id(4)
 V1 = "/api/v1/live-stream/user/{}/upcoming-live-streams"
@@ -193,19 +192,7 @@ def test_a_creator_without_a_synced_profile_lists_their_streams(api, streams):
 def test_live_and_scheduled_streams_are_read_at_once_each_bounded_by_the_limit(api, streams):
     """The live and the scheduled MemberIndex ranges are queried together (one round trip's wait), each
     for at most ``limit`` entries; the page is still the live ones, then the scheduled ones that fit."""
-    together = threading.Barrier(2, timeout=5)  # a query sent after the other returned breaks it
-    limits = []
-
-    def sent(params, **kwargs):
-        if params.get("IndexName") == "MemberIndex":
-            limits.append(params["Limit"])
-            together.wait()
-
-    events = store.client().meta.events
-    events.register("provide-client-params.dynamodb.Query", sent, unique_id="upcoming-at-once")
-    try:
+    with queries_in_flight_together(2, "MemberIndex") as sent:
         reply = api.get(V2.format(HOST), query={"limit": 2})
-    finally:
-        events.unregister("provide-client-params.dynamodb.Query", unique_id="upcoming-at-once")
     assert reply.status == 200 and titles(reply) == ["live", "soon"]
-    assert limits == [2, 2]
+    assert [params["Limit"] for params in sent] == [2, 2]
