@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Optional
 
 import pytest
+from pydantic import BaseModel
 from pydantic_core import core_schema as cs
 
 from livestream.api import Body, Header, Query, StreamId, create_app
@@ -24,6 +25,10 @@ class Note(Validated):
     @classmethod
     def fields(cls) -> dict[str, cs.ModelField]:
         return {"text": field(text(max_length=10))}
+
+
+class PydanticNote(BaseModel):
+    text: str
 
 
 @pytest.fixture(scope="module")
@@ -144,13 +149,17 @@ def test_an_embedded_body_is_read_from_its_member(app):
         "when: Annotated[QueryInt, Header()] = 1",  # a header is text
         "note: Optional[Note] = None",  # a body is required
         "notes: list[Note]",
+        "note: PydanticNote",  # a pydantic model would load pydantic on the cold path
+        "note: Annotated[PydanticNote, Body()]",
         "anything=None",
     ],
 )
 def test_a_declaration_outside_the_set_fails_when_the_route_is_registered(declaration):
     app = create_app()
     namespace = {"Annotated": Annotated, "Optional": Optional, "Query": Query, "Header": Header, "QueryInt": QueryInt, "QueryText": QueryText}
-    exec(f"def handler({declaration}): pass", {**namespace, "Note": Note}, namespace)  # a route function under test
+    exec(
+        f"def handler({declaration}): pass", {**namespace, "Note": Note, "PydanticNote": PydanticNote, "Body": Body}, namespace
+    )  # a route function under test
     name = declaration.split(":")[0].split("=")[0].strip()
     with pytest.raises(TypeError, match=f"handler: parameter '{name}'"):
         app.get("/things")(namespace["handler"])

@@ -252,9 +252,6 @@ class Field:
 
 
 def _body_schema(body_type: Any) -> Any:
-    if hasattr(body_type, "model_validate"):  # a pydantic model (until every body is a Validated type)
-        body_type.model_rebuild()
-        return body_type.__pydantic_core_schema__
     return body_type.core_schema()
 
 
@@ -361,10 +358,11 @@ def _location(name: str, annotation: Any, path_names: set[str]) -> str:
 
 
 def _is_body_type(base: Any) -> bool:
-    """A request type: a :class:`~livestream.schemas.Validated` subclass, or (until every body is one) a
-    pydantic model; if one is declared, its module is loaded already: nothing is imported here."""
-    bases = [getattr(sys.modules.get(module), name, None) for module, name in (("livestream.schemas", "Validated"), ("pydantic.main", "BaseModel"))]
-    return isinstance(base, type) and any(cls is not None and issubclass(base, cls) for cls in bases)
+    """A request type: a :class:`~livestream.schemas.Validated` subclass (a pydantic model is not one: it
+    would load pydantic on the cold path). If one is declared, its module is loaded already: nothing is
+    imported here."""
+    validated = getattr(sys.modules.get("livestream.schemas"), "Validated", None)
+    return isinstance(base, type) and validated is not None and issubclass(base, validated)
 
 
 # ---------------------------------------------------------------- the app
