@@ -51,7 +51,7 @@ before, after = lambda_child._fake_snapshot_module()
 handler = getattr(__import__(module_name), handler_name)
 for fn, args, kwargs in before:
     fn(*args, **kwargs)
-result: dict = {"snapshot": emitted()}
+result: dict = {"snapshot": emitted(), "snapshot_loaded_pydantic": "pydantic" in sys.modules}
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
 
 emitter = xray_recorder.emitter

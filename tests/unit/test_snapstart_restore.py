@@ -49,6 +49,7 @@ def test_priming_and_restore_emit_nothing(name, tmp_path):
     assert result["snapshot"] == {"printed": [], "segments": []}  # no log line, metric or segment before the snapshot
     assert result["restore"]["segments"] == []
     assert result["emitter_renewed"]  # each restored copy has its own socket to the daemon
+    assert not result["snapshot_loaded_pydantic"]  # requests validate with pydantic-core: the snapshot holds no pydantic
 
 
 def test_the_first_invocation_after_restore_reports_the_cold_start(tmp_path):

@@ -8,7 +8,7 @@ runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it i
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
   * settings, the layer's imports that the functions load on first use (pyjwt as the configured
-    algorithm needs it, the Agora token builder), every pydantic model's and request type's validator;
+    algorithm needs it, the Agora token builder), every request type's pydantic-core validator (pydantic itself is not loaded);
   * botocore's first-call machinery (endpoint rules, serialising, signing, the user agent, the events
     around sending, parsing) through every DynamoDB operation the layer sends (and the events
     publisher's PutEvents), answered in process, and every operation's shapes;
@@ -67,12 +67,11 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
 def prime() -> None:
     import agora_token_builder.RtcTokenBuilder  # noqa: F401  - join and renew mint tokens
 
-    from livestream import auth, models
+    from livestream import auth
     from livestream.settings import get_settings
     from livestream.store import warmup
 
     settings = get_settings()
-    _build_models(models)
     _build_validators()
     jwt = auth.pyjwt(asymmetric=settings.jwt_algorithm != "HS256")
     # the JWT path: decode a throwaway token (no secret of ours involved)
@@ -262,14 +261,6 @@ def _build_validators() -> None:
         cls = pending.pop()
         cls.validator()
         pending.extend(cls.__subclasses__())
-
-
-def _build_models(module: Any) -> None:
-    from pydantic import BaseModel
-
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__:
-            value.model_rebuild()
 
 
 class _Body:
