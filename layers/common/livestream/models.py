@@ -1,11 +1,12 @@
-"""Pydantic models: what requests are validated into, and the stream object every stream endpoint answers."""
+"""Pydantic models of the answers (the stream object every stream endpoint answers, its user summaries),
+for the OpenAPI document and the tests that hold the answers to it; requests are validated by the
+pydantic-core types of :mod:`livestream.schemas` and never load this module."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Annotated, Any, Literal, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field
 
 # the create body's caps, which the OpenAPI document's create bodies (openapi_models) show
 from livestream.create_command import MAX_BROADCASTERS as MAX_BROADCASTERS
@@ -15,14 +16,9 @@ from livestream.create_command import MAX_PRICE as MAX_PRICE
 # the profile types are declared for pydantic-core alone; the OpenAPI document's models import them from here
 from livestream.profile_types import ProfilePhoto as ProfilePhoto
 from livestream.profile_types import UserProfile as UserProfile
-from livestream.rules import check_text
 
 StreamStatus = Literal["scheduled", "active", "ended", "cancelled"]
 Role = Literal["host", "broadcaster", "guest", "audience"]
-
-Text = Annotated[str, Strict(), AfterValidator(check_text)]
-"""A JSON string (not a number, boolean or list) of valid Unicode without control characters."""
-MultilineText = Annotated[str, Strict(), AfterValidator(partial(check_text, line_breaks=True))]
 
 
 class _Model(BaseModel):
