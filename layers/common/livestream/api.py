@@ -18,7 +18,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Literal, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, TypeVar
 
 from livestream import snapstart
 from livestream.auth import caller_id, require_api_token
@@ -32,7 +32,10 @@ from livestream.errors import CANONICAL_MESSAGES, RETRY_AFTER_UNAVAILABLE, ApiEr
 from livestream.ids import ID_PATTERN
 from livestream.observability import Handler, instrument, logger
 
-M = TypeVar("M")
+if TYPE_CHECKING:  # the request types' module is loaded by the functions that validate a body
+    from livestream.schemas import Validated
+
+V = TypeVar("V", bound="Validated")
 
 
 ErrorBody = Callable[[int, list[str], Optional[Exception]], dict[str, Any]]
@@ -179,18 +182,16 @@ def optional_caller(app: Resolver) -> Optional[str]:
     return app.context.get("caller")
 
 
-def parse(model: type[M], data: Any, **context: Any) -> M:
-    """Validate ``data`` against a request type (a :class:`~livestream.schemas.Validated` one, or a
-    pydantic model); its errors become a 400 naming each field. ``context`` reaches the type's
-    validators (``form=True``: the values are multipart text)."""
-    from pydantic_core import ValidationError  # pydantic's, re-exported by pydantic
+def parse(model: type[V], data: Any, **context: Any) -> V:
+    """Validate ``data`` against a request type (:class:`~livestream.schemas.Validated`); its errors
+    become a 400 naming each field. ``context`` reaches the type's validators (``form=True``: the values
+    are multipart text)."""
+    from pydantic_core import ValidationError
 
-    validate = getattr(model, "model_validate", None) or model.validate  # type: ignore[attr-defined]
     try:
-        validated: M = validate(data, context=context or None)
+        return model.validate(data, context=context or None)
     except ValidationError as exc:
         raise BadRequest(*validation_details(exc.errors())) from None
-    return validated
 
 
 StreamId = Annotated[str, Path(pattern=ID_PATTERN, description="Stream id: 24 lowercase hex characters")]
