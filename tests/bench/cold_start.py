@@ -118,6 +118,8 @@ class Bench:
         for fn in self.template.functions():
             os.environ.update(function_environment(self.template, fn, self.endpoint, "http://127.0.0.1:1"))
         os.environ.update(CREDENTIALS, AWS_ENDPOINT_URL=self.endpoint)
+        # this process is no Lambda init: imported with it, the layer would pause the collector for good
+        os.environ.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
         sys.path.insert(0, str(LAYER_DIR))
         from tests.bench.seed import Seeder
 

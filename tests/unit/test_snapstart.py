@@ -30,7 +30,8 @@ def runtime(monkeypatch):
     """The runtime's module: hooks are recorded, then called by the test as the runtime would."""
     hooks: dict[str, list] = {"before": [], "after": []}
     module = types.ModuleType("snapshot_restore_python")
-    module.register_before_snapshot = lambda fn, *a, **k: hooks["before"].append(lambda: fn(*a, **k)) or fn
+    # the runtime runs before-snapshot hooks in the reverse order of their registration: kept in that order
+    module.register_before_snapshot = lambda fn, *a, **k: hooks["before"].insert(0, lambda: fn(*a, **k)) or fn
     module.register_after_restore = lambda fn, *a, **k: hooks["after"].append(lambda: fn(*a, **k)) or fn
     monkeypatch.setitem(sys.modules, "snapshot_restore_python", module)
     monkeypatch.setattr(snapstart, "_registered", False)
@@ -51,7 +52,7 @@ def test_without_the_runtime_module_nothing_is_registered(aws, monkeypatch):
 @pytest.mark.parametrize("name", HTTP_FUNCTIONS)
 def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
     module = fresh(name)
-    assert len(runtime["before"]) == 2 and len(runtime["after"]) == 1  # prime, the route; refresh
+    assert len(runtime["before"]) == 3 and len(runtime["after"]) == 1  # the route, prime, settling memory; refresh
     snapstart.prime()
     answers = snapstart.prime_routes(module.app)
     # a page that reads no data (200), validation (400), a stream that exists nowhere (404), or the first
@@ -63,7 +64,7 @@ def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
 @pytest.mark.parametrize("name", OTHER_FUNCTIONS)
 def test_the_other_functions_register_prime_and_refresh(aws, runtime, name):
     fresh(name)
-    assert len(runtime["before"]) == 1 and len(runtime["after"]) == 1
+    assert len(runtime["before"]) == 2 and len(runtime["after"]) == 1  # prime, settling memory; refresh
     for hook in runtime["before"]:
         hook()
     assert _items(aws) == []
