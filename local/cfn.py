@@ -214,6 +214,11 @@ class Template:
         """The API's ``GatewayResponses``, by response type (``DEFAULT_5XX``, ``REQUEST_TOO_LARGE``, ...)."""
         return gateway_responses(self)
 
+    def method_settings(self) -> list[MethodSettingConfig]:
+        """The stage's ``MethodSettings`` throttles, parameters resolved (their defaults, or the values given
+        to ``load``)."""
+        return method_settings(self)
+
     def condition(self, name: str, names: dict[str, str]) -> bool:
         return bool(self.resolve(self.data.get("Conditions", {})[name], names))
 
@@ -310,4 +315,46 @@ def gateway_responses(template: Template) -> dict[str, GatewayResponseConfig]:
     for api in template.resources("AWS::Serverless::Api").values():
         for kind, config in (api["Properties"].get("GatewayResponses") or {}).items():
             found[kind] = _gateway_response(kind, config)
+    return found
+
+
+@dataclass(frozen=True)
+class MethodSettingConfig:
+    """One entry of the stage's ``MethodSettings``, as template.yaml declares it: ``ResourcePath`` as API
+    Gateway encodes it (``/*`` every resource; ``/~1api~1v1~1live-stream~1create`` one), ``HttpMethod``
+    (``*`` every method), and the throttle it sets (``None`` where the entry leaves it unset)."""
+
+    resource_path: str
+    http_method: str
+    rate: float | None  # ThrottlingRateLimit: requests a second
+    burst: int | None  # ThrottlingBurstLimit: the bucket's capacity
+
+    @property
+    def resource(self) -> str:
+        """The resource the entry names, decoded (``/api/v1/live-stream/create``), or ``*`` for every one.
+        Forward slashes are encoded as ``~1`` after the initial slash (and ``~`` as ``~0``, JSON Pointer's
+        escapes), so ``/~1resource~1subresource`` is ``/resource/subresource``; the root is ``/``."""
+        if self.resource_path == "/*":
+            return "*"
+        if self.resource_path == "/":
+            return "/"
+        if not self.resource_path.startswith("/~1"):
+            raise ValueError(f"MethodSettings ResourcePath {self.resource_path!r}: expected /*, / or /~1<path with / as ~1>")
+        return self.resource_path[1:].replace("~1", "/").replace("~0", "~")
+
+
+def method_settings(template: Template) -> list[MethodSettingConfig]:
+    """The ``MethodSettings`` of the template's one ``AWS::Serverless::Api`` (its stage's)."""
+    found: list[MethodSettingConfig] = []
+    for api in template.resources("AWS::Serverless::Api").values():
+        for entry in template.resolve(api["Properties"].get("MethodSettings") or [], {}):
+            rate, burst = entry.get("ThrottlingRateLimit"), entry.get("ThrottlingBurstLimit")
+            found.append(
+                MethodSettingConfig(
+                    str(entry["ResourcePath"]),
+                    str(entry["HttpMethod"]).upper(),
+                    float(rate) if rate is not None else None,
+                    int(burst) if burst is not None else None,
+                )
+            )
     return found

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from local.cfn import Template
 from local.emulation import THUMBNAILS_PATH
 from local.gateway_responses import GatewayResponses, answer_tuple
-from local.routing import LAMBDA_PAYLOAD_LIMIT, Router, event_size, proxy_event
+from local.routing import LAMBDA_PAYLOAD_LIMIT, Match, Router, event_size, proxy_event
+from local.throttling import Method, Throttle
 from local.workers import FunctionPool
 
 # API Gateway's front end refuses a body over 10 MB before the API sees it: no gateway response applies,
@@ -28,10 +29,18 @@ _TOO_LARGE_REFUSALS = (413, 414, 431)
 
 
 class Gateway:
-    def __init__(self, template: Template, environments: dict[str, dict[str, str]], thumbnails: tuple[Any, str] | None = None) -> None:
+    def __init__(
+        self,
+        template: Template,
+        environments: dict[str, dict[str, str]],
+        thumbnails: tuple[Any, str] | None = None,
+        throttle: Throttle | None = None,
+    ) -> None:
         self.template = template
-        self.thumbnails = thumbnails  # (S3 client, bucket) served under THUMBNAILS_PATH
+        self.thumbnails = thumbnails  # (S3 client, bucket) served under THUMBNAILS_PATH (CloudFront's on AWS: not throttled)
         self.router = Router.from_template(template)
+        # the stage's method throttles and the account's (local/throttling.py), before any function runs
+        self.throttle = throttle or Throttle.from_template(template, self.router.methods())
         self.binary_media_types = template.binary_media_types()
         self.responses = GatewayResponses(template)
         self.pools = {name: FunctionPool(function, environments[name]) for name, function in template.functions().items()}
@@ -41,10 +50,11 @@ class Gateway:
         if self.thumbnails and method == "GET" and url.path.startswith(THUMBNAILS_PATH + "/"):
             return self._thumbnail(*self.thumbnails, url.path[len(THUMBNAILS_PATH) + 1 :])
         match = self.router.match(method, url.path)
-        request = {"httpMethod": method, "path": url.path}
+        request = _request_variables(method, url.path, match)
+        if not self.throttle.admit(_throttled_method(match)):  # API Gateway throttles before anything else runs
+            return answer_tuple(self.responses.render("THROTTLED", request))
         if match is None:  # no resource (only "/": the catch-all {proxy+} takes every other path)
             return answer_tuple(self.responses.render("MISSING_AUTHENTICATION_TOKEN", request))
-        request["resourcePath"] = match.route.resource
         event = proxy_event(match, method, url.path, url.query, headers, body, self.binary_media_types)
         if event_size(event) > LAMBDA_PAYLOAD_LIMIT:
             # Lambda refuses an invoke payload over 6 MB (RequestEntityTooLargeException); API Gateway then
@@ -80,6 +90,20 @@ class Gateway:
     def stop(self) -> None:
         for pool in self.pools.values():
             pool.stop()
+
+
+def _request_variables(method: str, path: str, match: Match | None) -> dict[str, str]:
+    """What a gateway response's ``$context`` knows of the request."""
+    request = {"httpMethod": method, "path": path}
+    if match is not None:
+        request["resourcePath"] = match.route.resource
+    return request
+
+
+def _throttled_method(match: Match | None) -> Method | None:
+    """The method whose bucket a request takes a token from; ``None`` when no resource matched (the
+    account's bucket only)."""
+    return (match.route.resource, match.route.method) if match is not None else None
 
 
 def _http_response(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

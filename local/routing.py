@@ -71,6 +71,10 @@ class Router:
                 return found
         return None
 
+    def methods(self) -> list[tuple[str, str]]:
+        """Every method of the API: (resource, HTTP method or ``ANY``), as API Gateway throttles them."""
+        return sorted({(r.resource, r.method) for r in self.routes})
+
     def table(self) -> list[tuple[str, str, str]]:
         return sorted((r.resource, r.method, r.function) for r in self.routes)
 

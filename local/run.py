@@ -17,6 +17,14 @@ from local.streams import StreamPoller, bound_moto_shard_iterators, patch_moto_s
 from local.workers import MAX_WORKERS, Reaper
 
 
+def _print_routes(gateway: Gateway) -> None:
+    """Each method of the API, the function behind it and the stage's throttle on it."""
+    for resource, method, function in gateway.router.table():
+        limit = gateway.throttle.limits.get((resource, method))
+        throttle = f"{limit.rate:g}/s, burst {limit.burst}" if limit else "account only"
+        print(f"  {method:6} {resource:60} {function:34} {throttle}")
+
+
 def main() -> int:
     api_port = int(os.environ.get("LOCAL_API_PORT", "3000"))
     aws_port = int(os.environ.get("LOCAL_AWS_PORT", "5055"))
@@ -42,8 +50,7 @@ def main() -> int:
     _describe(template, names, endpoint, period, idle)
     for mapping in streams.mappings:
         print(f"  stream: {mapping!r}")
-    for resource, method, function in gateway.router.table():
-        print(f"  {method:6} {resource:60} {function}")
+    _print_routes(gateway)
     print(f"API: http://127.0.0.1:{api_port}  (docs: http://127.0.0.1:{api_port}/docs)  Ctrl-C stops", flush=True)
 
     stop.wait()

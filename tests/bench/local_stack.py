@@ -2,7 +2,8 @@
 
 Starts ``python -m local.run`` (what ``make run`` runs) in a session of its own on loopback (free
 ports, or ``LOCAL_API_PORT`` / ``LOCAL_AWS_PORT``), starts a live stream, syncs N users' profiles
-(the internal API, four clients), then has the N users join the stream as audience one at a time.
+(the internal API, four clients; a 429 of the stage's throttle is sent again after its Retry-After),
+then has the N users join the stream as audience one at a time.
 Prints the resident memory of the whole process tree (server, moto, function workers) as the joins
 go, the join latency at the start and at the end, and how long the stack takes to exit on SIGTERM
 to its process group with a request in flight.
@@ -33,6 +34,8 @@ from local.cfn import ROOT
 from local.emulation import dev_setting
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+THROTTLE_RETRIES = 30
+THROTTLED: list[str] = []  # the requests answered 429 (then sent again)
 
 
 def free_port() -> int:
@@ -130,7 +133,14 @@ class Client:
     http: requests.Session = field(default_factory=requests.Session)
 
     def call(self, method: str, path: str, expect: int, **kwargs: Any) -> dict[str, Any]:
-        reply = self.http.request(method, self.stack.base_url + path, timeout=60, **kwargs)
+        """One request; a 429 (the stage's throttle, which the local gateway applies) is sent again after
+        its ``Retry-After``, as the platform's services and apps do, up to ``THROTTLE_RETRIES`` times."""
+        for _ in range(THROTTLE_RETRIES):
+            reply = self.http.request(method, self.stack.base_url + path, timeout=60, **kwargs)
+            if reply.status_code != 429:
+                break
+            THROTTLED.append(path)
+            time.sleep(float(reply.headers.get("Retry-After", "1")))
         if reply.status_code != expect:
             raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text[:500]}")
         return reply.json()
@@ -185,6 +195,7 @@ def main() -> None:
         started = time.monotonic()
         sync_profiles(stack, range(1, n + 1))
         print(f"{n} profiles synced in {time.monotonic() - started:.0f} s; RSS {mb(rss_start)} before, {mb(tree_rss(pid))} after", flush=True)
+        print(f"  {len(THROTTLED)} syncs answered 429 by the stage's throttle on the profile sync and sent again after Retry-After", flush=True)
 
         latencies: list[float] = []
         started = time.monotonic()

@@ -17,6 +17,9 @@ import pytest
 
 from livestream.media import prepare_thumbnail
 from local.cfn import ROOT, Template
+from local.routing import Router
+from local.throttling import ACCOUNT_LIMIT, Throttle
+from tests.bench import viral
 from tools.deploy_assets import DEFAULT_THUMBNAIL, DEFAULT_THUMBNAIL_KEY
 
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
@@ -70,9 +73,13 @@ def test_one_throttled_stage_with_json_access_logs():
     (stage,) = resources("AWS::ApiGateway::Stage").values()  # no implicit "Stage" stage beside it
     props = stage["Properties"]
     assert props["StageName"] == {"Ref": "Stage"} and props["TracingEnabled"] is True
-    (settings,) = props["MethodSettings"]
-    assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
-    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
+    default, *overrides = props["MethodSettings"]  # the stage's default, then its per-method throttles, as written
+    assert default["ResourcePath"] == "/*" and default["HttpMethod"] == "*"
+    assert default["ThrottlingRateLimit"] > 0 and default["ThrottlingBurstLimit"] >= default["ThrottlingRateLimit"]
+    (api,) = Template.load().resources("AWS::Serverless::Api").values()
+    assert props["MethodSettings"] == api["Properties"]["MethodSettings"] and overrides  # SAM keeps every entry
+    for entry in props["MethodSettings"]:  # an override is a whole setting: metrics stay on, both throttles set
+        assert entry["MetricsEnabled"] is True and {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(entry), entry
 
     logs = props["AccessLogSetting"]
     group = translated()["Resources"][ref(logs["DestinationArn"])]
@@ -97,6 +104,38 @@ def test_one_throttled_stage_with_json_access_logs():
     role = translated()["Resources"][ref(account["Properties"]["CloudWatchRoleArn"])]
     assert any(arn.get("Fn::Sub", "").endswith("AmazonAPIGatewayPushToCloudWatchLogs") for arn in role["Properties"]["ManagedPolicyArns"])
     assert translated()["Resources"]["Api"]["DependsOn"] == "ApiGatewayAccount"
+
+
+# what one viral stream sends a second, as `make bench-viral` models it (tests/bench/viral.py), and Agora's
+# channel events for it: one per viewer joining (first joins and repeat joins) or leaving the channel
+_VIRAL_JOINS = viral.JOINS_PER_SECOND + viral.REJOINS
+_CELEBRITY_PATH = {
+    ("/api/v1/live-stream/join-as-audience", "POST"): _VIRAL_JOINS,
+    ("/webhooks/agora", "POST"): _VIRAL_JOINS + viral.LEAVES,
+    ("/api/v1/live-stream/{id}/leave", "POST"): viral.LEAVES,
+    ("/api/v1/live-stream/{id}/viewers", "GET"): 4 * viral.READS,  # page 1, page 50, a search at each
+    ("/api/v1/live-stream/{id}/token", "POST"): 0,  # renewals: the audience over the token lifetime
+    ("/api/v1/live-stream/{id}", "GET"): 0,  # the stream's page, opened from a shared link
+}
+HEADROOM = 1.5  # docs/operations.md, "Throttling"
+
+
+def test_the_celebrity_path_takes_a_viral_streams_load_with_headroom_within_the_account():
+    """Each method of the celebrity path takes 1.5 times what the viral bench sends it, in its rate, and half a
+    second of it at once, in its burst; together they stay within the account's 10,000 a second and 5,000 at
+    once (shared by every API of the account), so a flood on them is refused by their own throttles first."""
+    template = Template.load()
+    limits = Throttle.from_template(template, Router.from_template(template).methods()).limits
+    assert _VIRAL_JOINS >= 2_100 and viral.LEAVES >= 200  # the bench's defaults (its environment variables unset)
+    for method, modelled in _CELEBRITY_PATH.items():
+        assert limits[method].rate >= HEADROOM * modelled and limits[method].burst >= modelled / 2, (method, limits[method])
+    assert sum(limits[m].rate for m in _CELEBRITY_PATH) <= ACCOUNT_LIMIT.rate
+    assert sum(limits[m].burst for m in _CELEBRITY_PATH) <= ACCOUNT_LIMIT.burst
+    assert all(limit.rate <= ACCOUNT_LIMIT.rate and limit.burst <= ACCOUNT_LIMIT.burst for limit in limits.values())
+    # where a flood only costs money, tighter than the stage's default
+    default = limits[("/docs", "GET")]
+    for method in (("/api/v1/live-stream/create", "POST"), ("/internal/v1/users/{userId}", "PUT")):
+        assert limits[method].rate < default.rate, method
 
 
 def test_every_function_logs_to_its_own_group_with_retention():
