@@ -111,7 +111,7 @@ def test_a_per_path_override_applies_to_that_method_only():
     assert limits[("/openapi.json", "ANY")] == default and limits[("/docs", "GET")] == default
     # template.yaml's own overrides, on the methods they name
     stage = _throttle(Template.load(Stage="local"), Clock()).limits
-    assert stage[("/api/v1/live-stream/join-as-audience", "POST")] == Limit(3500, 2000)
+    assert stage[("/api/v1/live-stream/join-as-audience", "POST")] == Limit(3000, 2000)
     assert stage[("/api/v1/live-stream/join-as-audience", "ANY")] == default
     assert stage[("/api/v1/live-stream/create", "POST")] == Limit(20, 40)
     assert stage[("/api/v1/live-stream/{id}/viewers", "GET")] == default
