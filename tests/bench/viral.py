@@ -52,6 +52,13 @@ REJOINS = int(os.environ.get("BENCH_REJOINS_PER_SECOND", "100"))
 READS = int(os.environ.get("BENCH_VIEWER_READS_PER_SECOND", "5"))
 CALIBRATION_USERS = int(os.environ.get("BENCH_CALIBRATION_USERS", "120"))
 WCU_LIMIT, RCU_LIMIT = 1000, 3000
+# what the replay sends each method of the API a second: the stage's throttles must take it before any DynamoDB
+# key is reached (tests/integration/test_template.py holds template.yaml's limits to it, with headroom)
+REQUESTS_PER_METHOD = {
+    ("/api/v1/live-stream/join-as-audience", "POST"): JOINS_PER_SECOND + REJOINS,
+    ("/api/v1/live-stream/{id}/leave", "POST"): LEAVES,
+    ("/api/v1/live-stream/{id}/viewers", "GET"): 4 * READS,  # page 1, page 50, a search at each
+}
 BATCH_SIZE, BATCHING_WINDOW_S = 1000, 1.0
 THROTTLE_RETRY_MS = 50
 
@@ -271,6 +278,21 @@ def count_updates(
 # ---------------------------------------------------------------- the run
 
 
+def gateway_check() -> None:
+    """The stage's throttles (template.yaml, as the local gateway applies them) against the modelled rates:
+    what API Gateway would refuse (429) before any request reaches the table."""
+    from local.cfn import Template
+    from local.routing import Router
+    from local.throttling import Throttle
+
+    template = Template.load()
+    limits = Throttle.from_template(template, Router.from_template(template).methods()).limits
+    for (resource, method), rate in REQUESTS_PER_METHOD.items():
+        limit = limits[(resource, method)]
+        verdict = "taken" if rate <= limit.rate else f"the gateway refuses {rate - limit.rate:g}/s of it (429)"
+        print(f"stage throttle on {method} {resource}: {limit.rate:g}/s, burst {limit.burst}; modelled {rate}/s: {verdict}")
+
+
 def main() -> None:
     os.environ.update(
         AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
@@ -467,6 +489,7 @@ def main() -> None:
               f"the stream item is {meta_size} bytes, the full viewers window {window_size}; an AudienceIndex entry {index_item_size} bytes")  # fmt: skip
         print(f"replay: {SECONDS} s x {JOINS_PER_SECOND} joins/s, {LEAVES} leaves/s, {REJOINS} repeat joins/s, "
               f"{READS}/s each of viewers page 1, page 50 and search; final audience {len(joined)}")  # fmt: skip
+        gateway_check()
         print(f"busiest key, writes: {max_w:g} WCU/s ({w_key})")
         print(f"busiest key, reads:  {max_r:g} RCU/s ({r_key})")
         print(f"throttled requests: {throttled} of {len(touched)}; p99 added latency {p99} ms")

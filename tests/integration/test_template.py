@@ -110,10 +110,8 @@ def test_one_throttled_stage_with_json_access_logs():
 # channel events for it: one per viewer joining (first joins and repeat joins) or leaving the channel
 _VIRAL_JOINS = viral.JOINS_PER_SECOND + viral.REJOINS
 _CELEBRITY_PATH = {
-    ("/api/v1/live-stream/join-as-audience", "POST"): _VIRAL_JOINS,
+    **viral.REQUESTS_PER_METHOD,
     ("/webhooks/agora", "POST"): _VIRAL_JOINS + viral.LEAVES,
-    ("/api/v1/live-stream/{id}/leave", "POST"): viral.LEAVES,
-    ("/api/v1/live-stream/{id}/viewers", "GET"): 4 * viral.READS,  # page 1, page 50, a search at each
     ("/api/v1/live-stream/{id}/token", "POST"): 0,  # renewals: the audience over the token lifetime
     ("/api/v1/live-stream/{id}", "GET"): 0,  # the stream's page, opened from a shared link
 }
