@@ -10,7 +10,9 @@ Also, per function: warm p50 / p99 over BENCH_WARM_RUNS (1,000) invocations with
 stubbed (replaying the responses of a real first invocation; botocore still builds, signs and parses
 every call), peak RSS, and the SnapStart figure: the first invocation after the before-snapshot and
 after-restore hooks ran (as the runtime runs them), median of BENCH_PRIMED_RUNS (3) fresh
-interpreters, as a ratio to the warm p50 (the after-restore hooks' own time is shown beside it).
+interpreters, as a ratio to the warm p50 (the after-restore hooks' own time is shown beside it), and the
+function calls (Python and C) that first invocation makes against a warm one's, counted in one more
+restored interpreter: the work it still does that a warm invocation does not, whatever the caches.
 
 Secrets: deployed with the template's SecretsExtensionLayerArn, the functions read secrets from the
 AWS Parameters and Secrets Lambda extension on loopback; the bench runs a stand-in for it (the same
@@ -223,6 +225,10 @@ class Bench:
         for run in primed:
             self._check(name, run)
         figures.primed = {key: statistics.median(run[key] for run in primed) for key in ("first", "prime", "restore")}
+        counted = self.child(
+            name, "primed", *self.function_args(name, event), str(tape), AWS_LAMBDA_INITIALIZATION_TYPE="snap-start", BENCH_COUNT_CALLS="1"
+        )
+        figures.primed.update(calls_first=counted["calls_first"], calls_warm=counted["calls_warm"])
         return figures
 
     @staticmethod
@@ -238,7 +244,7 @@ def report(rows: list[Figures]) -> str:
     width = max(len(r.name) for r in rows)
     ms = lambda v: f"{v * 1000:.0f}"  # noqa: E731
     lines = [
-        f"{'function':<{width}}  import  first  total  floor  ratio  warm p50  p99   RSS MB  primed 1st / warm",
+        f"{'function':<{width}}  import  first  total  floor  ratio  warm p50  p99   RSS MB  primed 1st / warm  (restore hooks)  calls 1st / warm",
     ]
     for r in rows:
         med = statistics.median
@@ -246,6 +252,7 @@ def report(rows: list[Figures]) -> str:
             f"{r.name:<{width}}  {ms(med(r.imports)):>6}  {ms(med(r.firsts)):>5}  {ms(med(r.totals)):>5}  {ms(med(r.floors)):>5}"
             f"  {r.ratio:5.2f}  {r.warm['p50'] * 1000:8.1f}  {r.warm['p99'] * 1000:5.1f}  {max([*r.rss, r.warm['rss_mb']]):6.0f}"
             f"  {r.primed['first'] * 1000:6.1f} / {r.warm['p50'] * 1000:.1f} = {r.primed_ratio:.2f}  (restore {r.primed['restore'] * 1000:.0f})"
+            f"  calls {r.primed['calls_first']} / {r.primed['calls_warm']}"
         )
     ratios = sorted(r.ratio for r in rows)
     worst = max(rows, key=lambda r: r.ratio)

@@ -180,6 +180,8 @@ def _function(mode: str, argv: list[str]) -> dict[str, object]:
     if hooks is not None:
         figures.update(_snapshot_and_restore(*hooks))
         tape.rewind()
+    if os.environ.get("BENCH_COUNT_CALLS"):  # what the first invocation does that a warm one does not
+        return _counted(handler, event, name, tape)
     first, result = _first_invocation(handler, event, name, mode)
     figures.update(init_overhead=start - _T0, imported=imported - start, first=first, status=_status(result), rss_mb=_rss_mb())
     if mode == "warm":
@@ -202,6 +204,42 @@ def _snapshot_and_restore(before: list, after: list) -> dict[str, object]:
         fn(*args, **kwargs)
     restored = time.perf_counter()
     return {"prime": primed - start, "restore": restored - primed, "hooks": [len(before), len(after)]}
+
+
+def _calls(handler, event: dict, name: str) -> int:
+    """The Python and C function calls one invocation makes (``sys.setprofile``, every thread it starts
+    too): its work, whatever state the caches are in. It slows the invocation: counted runs are not timed."""
+    import threading
+
+    count = 0
+
+    def profile(frame, what, arg):
+        nonlocal count
+        if what in ("call", "c_call"):
+            count += 1
+
+    _new_trace()
+    context = LambdaContext(name)
+    threading.setprofile(profile)
+    sys.setprofile(profile)
+    try:
+        handler(event, context)
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+    return count
+
+
+def _counted(handler, event: dict, name: str, tape: Tape) -> dict[str, object]:
+    """The first invocation's calls, then a warm one's (the 6th: the same answers replayed)."""
+    tape.rewind()
+    first = _calls(handler, event, name)
+    for _ in range(4):
+        tape.rewind()
+        _new_trace()
+        handler(event, LambdaContext(name))
+    tape.rewind()
+    return {"calls_first": first, "calls_warm": _calls(handler, event, name), "status": 200}
 
 
 def _first_invocation(handler, event: dict, name: str, mode: str) -> tuple[float, object]:
