@@ -240,26 +240,28 @@ def _drop_connections(client: Any) -> None:
 
 
 def _prefetch_secrets() -> None:
-    """This copy's secrets, fetched now (restore) rather than by its first request. A failure is left
-    to that request, which retries and answers 503 if the secret is still unavailable."""
+    """This copy's secrets, fetched now (restore) rather than by its first request. A failure (the secret
+    unavailable, or a setting naming it missing) is left to that request, which retries and answers 503,
+    or names the missing variable."""
     from livestream.errors import ApiError
     from livestream.secrets import get_secret_string
-    from livestream.settings import get_settings
+    from livestream.settings import MissingSetting, get_settings
 
     settings = get_settings()
-    names = []
+    fields = set(_secrets)
     if _auth in ("user", "optional") and settings.jwt_algorithm == "HS256":
-        names.append(settings.jwt_secret_name)
+        fields.add("jwt_secret_name")
     if _auth == "api_token":
-        names.append(settings.api_token_secret_name)
+        fields.add("api_token_secret_name")
     if "livestream.participants" in sys.modules:  # join and renew mint Agora tokens
-        names.append(settings.agora_secret_name)
-    names += [getattr(settings, field) for field in _secrets]
-    for name in filter(None, names):
+        fields.add("agora_secret_name")
+    for field in sorted(fields):
         try:
-            get_secret_string(name)
-        except ApiError:
-            logger.warning("snapstart: a secret could not be fetched after restore")
+            name = getattr(settings, field)
+            if name:
+                get_secret_string(name)
+        except (ApiError, MissingSetting):
+            logger.warning("snapstart: a secret could not be fetched after restore", extra={"setting": field})
 
 
 def _client_factory(name: str) -> Callable[[], Any]:
