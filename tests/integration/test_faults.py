@@ -9,6 +9,7 @@ back, succeeds — what a client does with Retry-After.
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -369,6 +370,16 @@ def test_a_stream_write_of_unknown_outcome_and_an_unreadable_stream_keep_the_thu
         faults.clear()
         again = _create_with_thumbnail(api, headers)
         assert again.status == 201 and thumbnail_behind(aws, again.data).startswith(b"\x89PNG")
+
+
+def test_a_stream_written_with_its_thumbnail_reads_nothing_back_and_loads_nothing_more(api, aws, people, monkeypatch):
+    """The success path costs what it did: no read back, no delete, and the failure paths' module never loaded."""
+    monkeypatch.delattr(store, "outcome", raising=False)
+    monkeypatch.setitem(sys.modules, "livestream.store.outcome", None)  # importing it now fails
+    with recording((store.client(), "GetItem"), (media._s3(), "DeleteObject")) as made:
+        reply = _create_with_thumbnail(api)
+    assert reply.status == 201 and made == []
+    assert thumbnail_behind(aws, reply.data).startswith(b"\x89PNG")
 
 
 def test_two_faults_at_once_answer_the_first_and_log_the_thumbnail_left_behind(api, aws, people, faults, caplog):
