@@ -178,6 +178,7 @@ def function_environment(template: Template, name: str, endpoint: str, api_url: 
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory),
         AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout),
         LAMBDA_TASK_ROOT=str(function.code_dir),
+        AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",  # set by Lambda; the layer pauses the collector during init
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_DEV="false",

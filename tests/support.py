@@ -67,7 +67,7 @@ def route_for(method: str, path: str) -> Match:
 
 @cache
 def load_module(logical_id: str) -> Any:
-    with _function_environment(logical_id):  # imported as Lambda's init would: under its own environment
+    with function_environment(logical_id):  # imported as Lambda's init would: under its own environment
         return template().functions()[logical_id].load_module()
 
 
@@ -91,7 +91,7 @@ def invoke(logical_id: str, event: dict[str, Any]) -> Any:
 def as_function(logical_id: str) -> Iterator[None]:
     """Code inside runs as the function would: its template environment and its template policy
     (for tests that drive the layer directly, e.g. the dispatcher's internals)."""
-    with _function_environment(logical_id), iam.acting_as(*_current_policy(logical_id)):
+    with function_environment(logical_id), iam.acting_as(*_current_policy(logical_id)):
         yield
 
 
@@ -102,7 +102,7 @@ def _current_policy(logical_id: str) -> tuple[iam.Policy, dict[str, str]]:
 
 
 @contextmanager
-def _function_environment(logical_id: str) -> Iterator[None]:
+def function_environment(logical_id: str) -> Iterator[None]:
     """os.environ as the function's container sees it: the variables template.yaml gives this
     function (no other function's), resolved to the test resources; restored afterwards."""
     if _current is None:

@@ -53,4 +53,5 @@ def _retry_later():
 
 
 lambda_handler = instrument(handle)
-snapstart.register()  # SnapStart only: prime before the snapshot, refresh after restore
+# SnapStart only: prime before the snapshot; after restore, refresh and fetch the notification secret
+snapstart.register(secrets=("agora_notification_secret_name",))

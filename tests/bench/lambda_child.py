@@ -101,7 +101,8 @@ class Tape:
 
 
 def _fake_snapshot_module() -> tuple[list, list]:
-    """What Lambda's Python runtime provides under SnapStart: hooks registered, called by the runtime."""
+    """What Lambda's Python runtime provides under SnapStart: hooks registered, called by the runtime; the
+    lists are in the order it calls them (before-snapshot hooks: the reverse of their registration)."""
     import types
 
     before: list = []
@@ -109,7 +110,7 @@ def _fake_snapshot_module() -> tuple[list, list]:
     module = types.ModuleType("snapshot_restore_python")
 
     def register_before_snapshot(fn, *args, **kwargs):
-        before.append((fn, args, kwargs))
+        before.insert(0, (fn, args, kwargs))  # the runtime runs these in the reverse order of registration
         return fn
 
     def register_after_restore(fn, *args, **kwargs):

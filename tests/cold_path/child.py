@@ -4,6 +4,7 @@ Arguments: lambda_child's, after the mode."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import sys
@@ -12,6 +13,11 @@ from pathlib import Path
 WATCHED = ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # only the function and the layer
+
+# the cyclic collector's passes once the layer is loading, and how many objects each found frozen: during
+# init (the layer loaded, nothing frozen yet) there must be none (livestream.end_init)
+passes: list[int] = []
+gc.callbacks.append(lambda phase, info: phase == "start" and "livestream" in sys.modules and passes.append(gc.get_freeze_count()))
 
 spec = importlib.util.spec_from_file_location("lambda_child", HERE.parent / "bench" / "lambda_child.py")
 assert spec is not None and spec.loader is not None
@@ -24,4 +30,5 @@ figures["loaded"] = sorted(name for name in sys.modules if name.startswith(WATCH
 figures["libraries"] = sorted(name for name in ("pydantic", "boto3") if name in sys.modules)
 figures["asyncio"] = "asyncio" in sys.modules
 figures["pydantic_core"] = "pydantic_core" in sys.modules
+figures["collector"] = {"passes_during_init": passes.count(0), "frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}
 out.write_text(json.dumps(figures))

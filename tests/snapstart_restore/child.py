@@ -9,6 +9,7 @@ Arguments: CODE_DIR LAYER_DIR MODULE HANDLER NAME EVENT_JSON|- OUT [--invoke]
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -52,6 +53,8 @@ handler = getattr(__import__(module_name), handler_name)
 for fn, args, kwargs in before:
     fn(*args, **kwargs)
 result: dict = {"snapshot": emitted(), "snapshot_loaded_pydantic": "pydantic" in sys.modules}
+# the collector as the snapshot holds it: running, what init and priming left frozen, nothing pending
+result["collector"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "pending": sum(gc.get_count())}
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
 
 emitter = xray_recorder.emitter

@@ -13,9 +13,35 @@ Modules, by what they hold:
   schemas, rules           request types declared as pydantic-core schemas (no pydantic at run time); text and time rules
   queries, joins           query parameter types; the join endpoints' body (request types of schemas)
   create_command           the create body (a request type of schemas)
-  models                   pydantic models: the contract in code (loaded only where a body is still validated by pydantic)
-  notifications            the Agora notification body (pydantic too)
+  models                   pydantic answer models: the contract in code, for the OpenAPI document (no function loads them)
+  notifications            the Agora notification body (a request type of schemas)
   store                    DynamoDB access: keys, item codecs, transactions
   media                    thumbnail sniffing and S3 storage
   users, streams           domain logic
+
+Lambda's init (this package is the first of ours a function imports, its handler wrapped last:
+:func:`livestream.observability.instrument`) runs with Python's cyclic garbage collector paused
+(:func:`end_init`; docs/performance.md, "Garbage collection during init").
 """
+
+import gc as _gc
+import os as _os
+
+# Importing a function allocates ~100,000 objects that live as long as the container, and about 700 that
+# are cyclic garbage: the collector's full passes over them cost 10-15% of the import and find nearly
+# nothing. Lambda sets this variable in every execution environment (on-demand, provisioned-concurrency,
+# snap-start), as the local runner and the bench do; tests and tools import the layer without it.
+_collector_paused = "AWS_LAMBDA_INITIALIZATION_TYPE" in _os.environ and _gc.isenabled()
+if _collector_paused:
+    _gc.disable()
+
+
+def end_init() -> None:
+    """The function's modules are loaded: their objects move to the collector's permanent generation
+    (``gc.freeze``: later collections do not walk what lives as long as the container) and the collector
+    runs again. Does nothing unless init paused it; called by every entry point's wrapping."""
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        _gc.freeze()
+        _gc.enable()

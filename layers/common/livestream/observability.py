@@ -25,6 +25,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
+from livestream import end_init
+
 logger = Logger()
 _TRACE_DISABLED = resolve_truthy_env_var_choice(env=os.getenv("POWERTOOLS_TRACE_DISABLED", "false"))
 tracer = None if _TRACE_DISABLED else Tracer(patch_modules=("botocore",))
@@ -47,7 +49,9 @@ def instrument(handler: Handler, *, correlation_id_path: str | None = correlatio
     handler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
     if tracer is not None:
         handler = tracer.capture_lambda_handler(handler)
-    return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(handler)
+    wrapped = logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(handler)
+    end_init()  # the entry point is wrapped last: the collector, paused for init, runs again
+    return wrapped
 
 
 def rehearse(context: Any, *, times: int = 1) -> None:

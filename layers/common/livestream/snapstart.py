@@ -23,11 +23,12 @@ cached secrets and their age, the JWKS keys, the AWS clients' pooled connections
 themselves are kept, warm; their credential provider refreshes credentials itself), the socket to
 the X-Ray daemon. Then the copy
 fetches the secrets its first request will need (the caller's JWT or Api-Token secret, the Agora
-credentials).
+credentials, the webhook's notification secret).
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import random
@@ -43,20 +44,24 @@ from livestream.observability import logger
 _registered = False
 _auth: str | None = None
 _clients: set[str] = set()
+_secrets: set[str] = set()  # settings fields: the names of secrets a restored copy fetches
 
 
-def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ...] = ()) -> None:
+def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> None:
     """Register the hooks (once per process) and, for an HTTP function, its dry request. ``auth`` (as
-    ``api.handler_for`` takes it) names the secret a restored copy fetches before its first request;
+    ``api.handler_for`` takes it) names the secret a restored copy fetches before its first request,
+    ``secrets`` other settings naming secrets its requests read (``"agora_notification_secret_name"``);
     ``clients`` ("s3", "sqs") the clients besides DynamoDB's that the function's requests use."""
     global _registered, _auth
     _auth = auth or _auth
     _clients.update(clients)
+    _secrets.update(secrets)
     try:
         runtime = importlib.import_module("snapshot_restore_python")
     except ImportError:  # not Lambda's Python runtime: no snapshot
         return
     if not _registered:
+        runtime.register_before_snapshot(settle_memory)  # before-snapshot hooks run in reverse order: last
         runtime.register_before_snapshot(prime)
         runtime.register_after_restore(refresh)
         _registered = True
@@ -81,6 +86,15 @@ def prime() -> None:
         _resolve_shapes(_client_factory(name)())
     _prime_event_bus()
     observability.rehearse(_PrimeContext(), times=REHEARSALS)
+
+
+def settle_memory() -> None:
+    """The last before-snapshot hook: the garbage of init and priming collected (a full pass, paid once,
+    before the snapshot), then everything that is left frozen (``gc.freeze``), so that restored copies'
+    collections walk only what their requests allocate."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _prime_event_bus() -> None:
@@ -240,6 +254,7 @@ def _prefetch_secrets() -> None:
         names.append(settings.api_token_secret_name)
     if "livestream.participants" in sys.modules:  # join and renew mint Agora tokens
         names.append(settings.agora_secret_name)
+    names += [getattr(settings, field) for field in _secrets]
     for name in filter(None, names):
         try:
             get_secret_string(name)
