@@ -3,7 +3,8 @@
 DynamoDB round trips: 1 BatchGetItem (creator, guests, broadcasters) + 1 TransactWriteItems
 (stream, channel guard, memberships); with an Idempotency-Key, +1 conditional put that claims the
 idempotency record, whose completion is one more item of that transaction (a retry: 1 conditional
-put, answered from the record).
+put, answered from the record). A failed write with a thumbnail: +1 consistent GetItem of the stream when
+the failure leaves it unknown whether it was written (the thumbnail is kept if it was), before any delete.
 """
 
 from typing import Annotated, Optional

@@ -9,6 +9,8 @@ back, succeeds — what a client does with Retry-After.
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -246,21 +248,138 @@ def test_s3_refusing_the_thumbnail_is_503_and_no_stream(api, aws, people, faults
     assert _create_with_thumbnail(api).status == 201 and len(bucket_keys(aws)) == 1
 
 
+@contextmanager
+def answer_lost(times: int = 1):
+    """The next ``times`` TransactWriteItems calls commit, then their answer never arrives (a read
+    timeout after DynamoDB wrote): botocore raises, yet the write happened. Yields how many were lost."""
+    lost = []
+
+    def timeout(**_):
+        if len(lost) < times:
+            lost.append("TransactWriteItems")
+            raise ReadTimeoutError(endpoint_url="https://dynamodb")
+
+    client = store.client()
+    client.meta.events.register_first("after-call.dynamodb.TransactWriteItems", timeout, unique_id="lost-answer")
+    try:
+        yield lost
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="lost-answer")
+
+
+@contextmanager
+def recording(*calls):
+    """Every ``(client, operation)`` call made meanwhile, in order, as ``(operation, its parameters)``."""
+    made = []
+    registered = []
+    for client, operation in calls:
+        event = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+        unique_id = f"recording-{operation}"
+        client.meta.events.register(event, lambda params, _op=operation, **_: made.append((_op, dict(params))), unique_id=unique_id)
+        registered.append((client, event, unique_id))
+    try:
+        yield made
+    finally:
+        for client, event, unique_id in registered:
+            client.meta.events.unregister(event, unique_id=unique_id)
+
+
+def thumbnail_behind(aws, stream) -> bytes:
+    """The image a stream's ``thumbnailUrl`` shows: the bucket's object under the CDN path (raises if missing)."""
+    key = stream["thumbnailUrl"].removeprefix("https://cdn.test/thumbs/")
+    return boto3.client("s3").get_object(Bucket=aws.names["ThumbnailBucket"], Key=key)["Body"].read()
+
+
+@pytest.mark.parametrize("key", [None, "k-thumb"], ids=["without-key", "with-key"])
+def test_a_stream_written_although_its_answer_was_lost_keeps_its_thumbnail(api, aws, people, key):
+    """The transaction commits but its answer is lost: the client gets a 503, yet the stream exists and
+    its thumbnail must stay. Read, the stream shows its image; with a key, the retry answers that same
+    stream, image and all."""
+    headers = {"Idempotency-Key": key} if key else None
+    with answer_lost() as lost:
+        assert_unavailable(_create_with_thumbnail(api, headers), "5")
+    [written] = creator_streams(aws)
+    assert lost and len(bucket_keys(aws)) == 1
+    shown = api.get(f"/api/v1/live-stream/{written['id']['S']}", user=HOST)
+    assert shown.status == 200 and thumbnail_behind(aws, shown.data).startswith(b"\x89PNG")
+    if key:
+        again = _create_with_thumbnail(api, headers)
+        assert again.status == 201 and again.data["id"] == written["id"]["S"]
+        assert thumbnail_behind(aws, again.data).startswith(b"\x89PNG") and len(creator_streams(aws)) == 1
+
+
 @pytest.mark.parametrize(
-    "fault",
+    ("code", "reasons", "status"),
     [
-        ("TransactWriteItems", "TransactionCanceledException", ["ThrottlingError", "None", "None"]),
-        ("TransactWriteItems", "InternalServerError", None),
+        ("TransactionCanceledException", ["ThrottlingError", "None", "None"], 503),  # cancelled: an item throttled
+        ("TransactionCanceledException", ["None", "ConditionalCheckFailed", "None"], 500),  # the channel name taken, every try
+        ("ValidationException", None, 500),  # a request DynamoDB rejects as invalid
     ],
-    ids=["transaction-throttled", "internal-error"],
+    ids=["cancelled-throttled", "condition-failed", "validation-error"],
 )
-def test_the_stream_write_failing_after_the_upload_leaves_no_orphan_thumbnail(api, aws, people, faults, fault):
-    operation, code, reasons = fault
+def test_a_refused_stream_write_deletes_its_thumbnail_without_reading_back(api, aws, people, faults, code, reasons, status):
+    """DynamoDB refused the write: nothing was written, so the thumbnail goes at once. The stream is not
+    read back: were it read, that read (failing here) would keep the image."""
     before = snapshot(aws)
-    faults.error(store.client(), operation, code, status=500 if code == "InternalServerError" else 400, reasons=reasons)
+    faults.error(store.client(), "TransactWriteItems", code, reasons=reasons)
+    faults.error(store.client(), "GetItem", THROTTLED)
     reply = _create_with_thumbnail(api)
-    assert reply.status == 503 and reply.headers["retry-after"] in ("1", "5")
+    assert reply.status == status, reply.json
     assert bucket_keys(aws) == [] and snapshot(aws) == before
+    assert "GetItem:" + THROTTLED not in faults.injected
+
+
+UNKNOWN_OUTCOMES = {
+    "internal-error": (lambda faults: faults.error(store.client(), "TransactWriteItems", "InternalServerError", status=500), "5"),
+    "throttled": (lambda faults: faults.error(store.client(), "TransactWriteItems", THROTTLED), "1"),
+    "read-timeout": (lambda faults: faults.raises(store.client(), "TransactWriteItems", ReadTimeoutError(endpoint_url="https://dynamodb")), "5"),
+}
+
+
+@pytest.mark.parametrize("fault", list(UNKNOWN_OUTCOMES))
+def test_a_stream_write_of_unknown_outcome_that_wrote_nothing_deletes_its_thumbnail_once_read_back(api, aws, people, faults, fault):
+    """A failure that does not say whether the write happened (here it did not): the stream is read back,
+    consistently, and only then, found absent, its thumbnail deleted. Nothing is left behind."""
+    inject, retry_after = UNKNOWN_OUTCOMES[fault]
+    before = snapshot(aws)
+    inject(faults)
+    with recording((store.client(), "GetItem"), (media._s3(), "DeleteObject")) as made:
+        assert_unavailable(_create_with_thumbnail(api), retry_after)
+    assert bucket_keys(aws) == [] and snapshot(aws) == before
+    assert [operation for operation, _ in made] == ["GetItem", "DeleteObject"]  # read back first, then deleted
+    (_, read), (_, deleted) = made
+    stream_id = deleted["Key"].removeprefix("thumbnails/").split(".")[0]
+    assert read["Key"] == store.serialize(store.stream_key(stream_id)) and read["ConsistentRead"] is True
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["not-written", "written"])
+def test_a_stream_write_of_unknown_outcome_and_an_unreadable_stream_keep_the_thumbnail(api, aws, people, faults, caplog, committed):
+    """The write's outcome is unknown and reading the stream back fails too: the thumbnail stays, logged by
+    key (an orphan costs a few KB; a missing one would break the stream). Had the stream been written, the
+    retry with the key answers it with its image."""
+    headers = {"Idempotency-Key": "k-unread"}
+    faults.error(store.client(), "GetItem", THROTTLED)
+    if not committed:
+        faults.error(store.client(), "TransactWriteItems", "InternalServerError", status=500)
+    with answer_lost(times=1 if committed else 0):
+        assert_unavailable(_create_with_thumbnail(api, headers), "5")
+    [kept] = bucket_keys(aws)
+    assert [r.levelname for r in caplog.records if getattr(r, "thumbnailKey", None) == kept] == ["ERROR"]
+    assert len(creator_streams(aws)) == (1 if committed else 0)
+    if committed:
+        faults.clear()
+        again = _create_with_thumbnail(api, headers)
+        assert again.status == 201 and thumbnail_behind(aws, again.data).startswith(b"\x89PNG")
+
+
+def test_a_stream_written_with_its_thumbnail_reads_nothing_back_and_loads_nothing_more(api, aws, people, monkeypatch):
+    """The success path costs what it did: no read back, no delete, and the failure paths' module never loaded."""
+    monkeypatch.delattr(store, "outcome", raising=False)
+    monkeypatch.setitem(sys.modules, "livestream.store.outcome", None)  # importing it now fails
+    with recording((store.client(), "GetItem"), (media._s3(), "DeleteObject")) as made:
+        reply = _create_with_thumbnail(api)
+    assert reply.status == 201 and made == []
+    assert thumbnail_behind(aws, reply.data).startswith(b"\x89PNG")
 
 
 def test_two_faults_at_once_answer_the_first_and_log_the_thumbnail_left_behind(api, aws, people, faults, caplog):
@@ -344,19 +463,8 @@ def test_the_key_failing_to_complete_writes_no_stream_and_a_retry_creates_one(ap
 def test_a_create_whose_answer_was_lost_after_the_commit_is_answered_by_the_retry(api, aws, people, faults):
     """The transaction commits but its answer never arrives (a read timeout): the client gets a 503,
     and its retry answers the stream that was written, not a second one."""
-    lost = []
-
-    def timeout(**_):
-        if not lost:
-            lost.append("TransactWriteItems")
-            raise ReadTimeoutError(endpoint_url="https://dynamodb")
-
-    client = store.client()
-    client.meta.events.register_first("after-call.dynamodb.TransactWriteItems", timeout, unique_id="lost-answer")
-    try:
+    with answer_lost() as lost:
         assert_unavailable(_keyed_create(api, "k-4"), "5")
-    finally:
-        client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="lost-answer")
     assert lost and len(creator_streams(aws)) == 1
     again = _keyed_create(api, "k-4")
     assert again.status == 201 and [s["id"]["S"] for s in creator_streams(aws)] == [again.data["id"]]

@@ -35,8 +35,15 @@ def runtime(monkeypatch):
     module.register_after_restore = lambda fn, *a, **k: hooks["after"].append(lambda: fn(*a, **k)) or fn
     monkeypatch.setitem(sys.modules, "snapshot_restore_python", module)
     monkeypatch.setattr(snapstart, "_registered", False)
-    monkeypatch.setattr(snapstart, "_secrets", set())
     return hooks
+
+
+@pytest.fixture(autouse=True)
+def one_function(monkeypatch):
+    """What each function registered (its clients, its secrets) is the process's: Lambda runs one function
+    per process, this test process many."""
+    monkeypatch.setattr(snapstart, "_clients", set())
+    monkeypatch.setattr(snapstart, "_secrets", set())
 
 
 def _items(aws) -> list:
@@ -54,8 +61,9 @@ def test_without_the_runtime_module_nothing_is_registered(aws, monkeypatch):
 def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
     module = fresh(name)
     assert len(runtime["before"]) == 3 and len(runtime["after"]) == 1  # the route, prime, settling memory; refresh
-    snapstart.prime()
-    answers = snapstart.prime_routes(module.app)
+    with function_environment(name):  # as Lambda runs them: in the function's environment
+        snapstart.prime()
+        answers = snapstart.prime_routes(module.app)
     # a page that reads no data (200), validation (400), a stream that exists nowhere (404), or the first
     # AWS call stopped before it left (503)
     assert answers and all(status in (200, 400, 404, 503) for _, status in answers), answers
@@ -66,8 +74,9 @@ def test_priming_warms_the_route_and_touches_no_data(aws, runtime, name):
 def test_the_other_functions_register_prime_and_refresh(aws, runtime, name):
     fresh(name)
     assert len(runtime["before"]) == 2 and len(runtime["after"]) == 1  # prime, settling memory; refresh
-    for hook in runtime["before"]:
-        hook()
+    with function_environment(name):  # as Lambda runs them: in the function's environment
+        for hook in runtime["before"]:
+            hook()
     assert _items(aws) == []
 
 

@@ -35,7 +35,7 @@ import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Optional
 
 from livestream import observability
 from livestream.errors import ServiceUnavailable
@@ -83,7 +83,7 @@ def prime() -> None:
     jwt.decode(jwt.encode({"sub": "prime"}, "p" * 32, algorithm="HS256"), "p" * 32, algorithms=["HS256"])
     warmup.prime(_dry_call, _resolve_shapes, times=REHEARSALS)
     for name in _clients:
-        _resolve_shapes(_client_factory(name)())
+        _prime_client(name)
     _prime_event_bus()
     observability.rehearse(_PrimeContext(), times=REHEARSALS)
 
@@ -240,26 +240,49 @@ def _drop_connections(client: Any) -> None:
 
 
 def _prefetch_secrets() -> None:
-    """This copy's secrets, fetched now (restore) rather than by its first request. A failure is left
-    to that request, which retries and answers 503 if the secret is still unavailable."""
+    """This copy's secrets, fetched now (restore) rather than by its first request. A failure (the secret
+    unavailable, or a setting naming it missing) is left to that request, which retries and answers 503,
+    or names the missing variable."""
     from livestream.errors import ApiError
     from livestream.secrets import get_secret_string
-    from livestream.settings import get_settings
+    from livestream.settings import MissingSetting, get_settings
 
     settings = get_settings()
-    names = []
+    fields = set(_secrets)
     if _auth in ("user", "optional") and settings.jwt_algorithm == "HS256":
-        names.append(settings.jwt_secret_name)
+        fields.add("jwt_secret_name")
     if _auth == "api_token":
-        names.append(settings.api_token_secret_name)
+        fields.add("api_token_secret_name")
     if "livestream.participants" in sys.modules:  # join and renew mint Agora tokens
-        names.append(settings.agora_secret_name)
-    names += [getattr(settings, field) for field in _secrets]
-    for name in filter(None, names):
+        fields.add("agora_secret_name")
+    for field in sorted(fields):
         try:
-            get_secret_string(name)
-        except ApiError:
-            logger.warning("snapstart: a secret could not be fetched after restore")
+            name = getattr(settings, field)
+            if name:
+                get_secret_string(name)
+        except (ApiError, MissingSetting):
+            logger.warning("snapstart: a secret could not be fetched after restore", extra={"setting": field})
+
+
+def _prime_client(name: str) -> None:
+    """A client besides DynamoDB's ("s3", "sqs"): built, each operation the layer sends with it dry-called
+    as the layer sends it (answered in process), every operation's shapes resolved."""
+    from livestream.settings import get_settings
+
+    client = _client_factory(name)()
+    settings = get_settings()
+    calls: list[tuple[str, Optional[dict[str, Any]], dict[str, Any]]]
+    if name == "sqs":  # the reminder dispatcher's batches
+        entry = {"Id": "0", "MessageBody": "{}", "MessageGroupId": "dry", "MessageDeduplicationId": "dry"}
+        calls = [("send_message_batch", {"Successful": [], "Failed": []}, {"QueueUrl": settings.reminder_queue_url, "Entries": [entry]})]
+    else:  # create's thumbnail: stored, or deleted when the stream's write is refused
+        bucket, key = settings.thumbnail_bucket, "snapstart/dry-call"
+        put = {"Bucket": bucket, "Key": key, "Body": b"dry", "ContentType": "image/png", "CacheControl": "public, max-age=31536000, immutable"}
+        calls = [("put_object", None, put), ("delete_object", None, {"Bucket": bucket, "Key": key})]
+    for _ in range(REHEARSALS):
+        for operation, response, params in calls:
+            _dry_call(client, operation, response, params)
+    _resolve_shapes(client)
 
 
 def _client_factory(name: str) -> Callable[[], Any]:
@@ -288,14 +311,17 @@ class _Body:
         yield self.content
 
 
-def _dry_call(client: Any, operation: str, response: dict[str, Any], params: dict[str, Any]) -> None:
+def _dry_call(client: Any, operation: str, response: Optional[dict[str, Any]], params: dict[str, Any]) -> None:
     """One call through botocore's whole pipeline (endpoint rules, serialising, signing, the user
-    agent, the events around sending, parsing), ``response`` answered in place of sending it: nothing
-    leaves the process."""
+    agent, the events around sending, parsing), ``response`` answered in place of sending it (a JSON
+    protocol's body; ``None``: a 200 with no body, as S3 answers a put or a delete): nothing leaves the
+    process."""
     from botocore.awsrequest import AWSResponse
 
     def answer(request: Any) -> AWSResponse:
-        headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
+        headers: Any = {} if response is None else {"Content-Type": "application/x-amz-json-1.0"}
+        if response is None:
+            return AWSResponse(request.url, 200, headers, _Body(b""))
         return AWSResponse(request.url, 200, headers, _Body(json.dumps(response).encode()))
 
     with _answered_in_process([client], answer), observability.silenced():

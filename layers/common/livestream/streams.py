@@ -2,7 +2,9 @@
 
 Round trips per call (DynamoDB unless said):
   create        1 BatchGetItem (users) + [1 S3 PutObject] + 1 TransactWriteItems   (+1 idempotency claim: the
-                key's record is completed in the stream's transaction)
+                key's record is completed in the stream's transaction); a failed write with a thumbnail:
+                [1 consistent GetItem of the stream, if the failure leaves it unknown whether it was
+                written] + [1 S3 DeleteObject, unless the stream was (or may have been) written]
   get           1 GetItem (anonymous) or 1 BatchGetItem (stream and the caller's participation)
   start / end   1 GetItem + 1 TransactWriteItems (conditional on status)
   grant_access  1 TransactWriteItems
@@ -152,9 +154,9 @@ def _create(caller: str, command: CreateStreamCommand, thumbnail: Optional[bytes
         media.put_thumbnail(thumbnail_key, prepared)
     try:
         return _write_new_stream(stream_id, caller, command, profiles, now(), thumbnail_key, keep)
-    except BaseException:
+    except BaseException as failure:
         if thumbnail_key:
-            _remove_unused_thumbnail(thumbnail_key)
+            _settle_thumbnail(stream_id, thumbnail_key, failure)
         raise
 
 
@@ -166,6 +168,37 @@ def _member_profiles(caller: str, command: CreateStreamCommand) -> dict[str, dic
         if missing:
             raise field_error(field, f"unknown user id {missing[0]}")
     return profiles
+
+
+def _settle_thumbnail(stream_id: str, key: str, failure: BaseException) -> None:
+    """The stream write failed with ``failure``: its thumbnail goes, unless the stream may be stored with it.
+
+    A refused write wrote nothing. Any other failure (a timeout, a lost connection, a 5xx, throttling
+    that outlasted the retries) may follow a commit whose answer was lost: the stream, and with a key
+    the record that answers its retries, would then point at the thumbnail. So the stream is read back
+    (consistently) first: the thumbnail is kept if it is there, and also if that read fails (an orphan
+    image costs a few KB, a missing one breaks a stream), logged by key."""
+    from livestream.store import outcome
+
+    if outcome.may_have_written(failure) and _maybe_stored_with(stream_id, key):
+        return
+    _remove_unused_thumbnail(key)
+
+
+def _maybe_stored_with(stream_id: str, key: str) -> bool:
+    """Whether the stream may be stored with the thumbnail ``key``: it is, or reading it failed."""
+    from livestream.observability import logger
+    from livestream.store import outcome
+
+    where = {"liveStreamId": stream_id, "thumbnailKey": key}
+    try:
+        stored_with = outcome.stream_refers_to(stream_id, key)
+    except Exception:
+        logger.exception("stream write's outcome unknown and the stream unreadable: thumbnail kept (remove it if no stream has it)", extra=where)
+        return True
+    if stored_with:
+        logger.warning("stream written although its write failed (answer lost): thumbnail kept", extra=where)
+    return stored_with
 
 
 def _remove_unused_thumbnail(key: str) -> None:

@@ -14,7 +14,7 @@ def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any
     around sending, parsing), each answered by a stub with an empty result (no request leaves); then
     every operation's shapes resolved and its exception classes built."""
     for _ in range(times):
-        for operation, request in _requests().items():
+        for operation, request in _requests():
             stubbed_call(store.client(), operation, {}, request)
     resolve_shapes(store.client())
     # built on first use and unsynchronised: two threads' first errors can get different classes, and
@@ -22,20 +22,28 @@ def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any
     store.client().exceptions  # noqa: B018
 
 
-def _requests() -> dict[str, dict[str, Any]]:
-    """One valid request of each operation (for the stub: nothing is sent)."""
+# botocore resolves a call's endpoint from its parameters and caches the answer per parameters: a
+# transaction's include the table of each of its items (ResourceArnList), so each size is its own entry.
+# The layer's transactions on the table hold 1 to 11 items (the reminder dispatcher's: 10 reminders and
+# their batch).
+TRANSACTION_SIZES = range(1, 12)
+
+
+def _requests() -> list[tuple[str, dict[str, Any]]]:
+    """One valid request of each operation, and a transaction of each size (for the stub: nothing is sent)."""
     table, key = store.table(), store.serialize(store.stream_key("0" * 24))
     keyed, one = {"TableName": table, "Key": key}, {"N": "1"}
-    return {
-        "get_item": keyed,
-        "batch_get_item": {"RequestItems": {table: {"Keys": [key]}}},
-        "query": {"TableName": table, "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": key["pk"]}},
-        "put_item": {"TableName": table, "Item": key, "ConditionExpression": "attribute_not_exists(pk)"},
-        "update_item": {**keyed, "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": one}},
-        "delete_item": keyed,
-        "transact_write_items": {"TransactItems": [{"ConditionCheck": {**keyed, "ConditionExpression": "attribute_exists(pk)"}}]},
-        "batch_write_item": {"RequestItems": {table: [{"DeleteRequest": {"Key": key}}]}},
-    }
+    check = {"ConditionCheck": {**keyed, "ConditionExpression": "attribute_exists(pk)"}}
+    return [
+        ("get_item", keyed),
+        ("batch_get_item", {"RequestItems": {table: {"Keys": [key]}}}),
+        ("query", {"TableName": table, "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": key["pk"]}}),
+        ("put_item", {"TableName": table, "Item": key, "ConditionExpression": "attribute_not_exists(pk)"}),
+        ("update_item", {**keyed, "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": one}}),
+        ("delete_item", keyed),
+        *(("transact_write_items", {"TransactItems": [check] * size}) for size in TRANSACTION_SIZES),
+        ("batch_write_item", {"RequestItems": {table: [{"DeleteRequest": {"Key": key}}]}}),
+    ]
 
 
 def table_client() -> Any:
