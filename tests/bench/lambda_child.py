@@ -9,7 +9,7 @@ Modes:
   warm    the first invocation records every AWS response; then WARM_RUNS invocations replay them
           (the network stubbed: the figure is our code and the SDK's, not the emulation's); p50 / p99;
           the responses are saved for ``primed``
-  primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_python``),
+  primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_py``),
           the before-snapshot hooks, the after-restore hooks, then the first invocation and
           PRIMED_RUNS more, AWS calls replayed from ``warm``'s recording
 """
@@ -107,7 +107,7 @@ def _fake_snapshot_module() -> tuple[list, list]:
 
     before: list = []
     after: list = []
-    module = types.ModuleType("snapshot_restore_python")
+    module = types.ModuleType("snapshot_restore_py")
 
     def register_before_snapshot(fn, *args, **kwargs):
         before.insert(0, (fn, args, kwargs))  # the runtime runs these in the reverse order of registration
@@ -119,7 +119,7 @@ def _fake_snapshot_module() -> tuple[list, list]:
 
     module.register_before_snapshot = register_before_snapshot  # type: ignore[attr-defined]
     module.register_after_restore = register_after_restore  # type: ignore[attr-defined]
-    sys.modules["snapshot_restore_python"] = module
+    sys.modules["snapshot_restore_py"] = module
     return before, after
 
 

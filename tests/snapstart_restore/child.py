@@ -1,5 +1,5 @@
 """One SnapStart life of a function, as Lambda runs it, with tracing and metrics on: import (hooks
-registered with a stand-in ``snapshot_restore_python``), the before-snapshot hooks, the after-restore
+registered with a stand-in ``snapshot_restore_py``), the before-snapshot hooks, the after-restore
 hooks, then (with ``--invoke``) one invocation of EVENT. What the process prints (log lines, EMF
 documents: file descriptor 1) and sends to the X-Ray daemon (a UDP socket of its own on loopback) is
 collected per phase and written as JSON to OUT.
