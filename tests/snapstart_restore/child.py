@@ -53,8 +53,9 @@ handler = getattr(__import__(module_name), handler_name)
 for fn, args, kwargs in before:
     fn(*args, **kwargs)
 result: dict = {"snapshot": emitted(), "snapshot_loaded_pydantic": "pydantic" in sys.modules}
-# the collector as the snapshot holds it: running, what init and priming left frozen, nothing pending
-result["collector"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "pending": sum(gc.get_count())}
+# the collector as the snapshot holds it: running, what init and priming left frozen, and how many
+# tracked objects are not (what a restored copy's first full collection would walk)
+result["collector"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "unfrozen": len(gc.get_objects())}
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
 
 emitter = xray_recorder.emitter
@@ -67,4 +68,8 @@ if invoke:
     answer = handler(json.loads(event_json), lambda_child.LambdaContext(name))
     result["status"] = answer["statusCode"]
     result["invocation"] = emitted()
+# last: the garbage the snapshot held frozen (found once unfrozen; the copy's own garbage collected first)
+gc.collect()
+gc.unfreeze()
+result["collector"]["frozen_garbage"] = gc.collect()
 Path(out).write_text(json.dumps(result))
