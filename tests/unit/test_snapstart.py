@@ -4,6 +4,7 @@ published, the after-restore hooks in every restored copy."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import types
@@ -35,7 +36,8 @@ def runtime(monkeypatch):
     module.register_after_restore = lambda fn, *a, **k: hooks["after"].append(lambda: fn(*a, **k)) or fn
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
     monkeypatch.setattr(snapstart, "_registered", False)
-    return hooks
+    yield hooks
+    gc.unfreeze()  # settle_memory froze the test process's objects: later tests' garbage is collectable again
 
 
 @pytest.fixture(autouse=True)
