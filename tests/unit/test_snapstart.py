@@ -159,3 +159,18 @@ def test_a_restored_copy_fetches_the_secrets_its_first_request_needs(aws, runtim
             hook()
         settings = get_settings()
     assert {getattr(settings, field) for field in needed} <= set(secrets._cache)
+
+
+def test_a_secret_fetch_failing_unexpectedly_does_not_fail_the_restore(aws, runtime, monkeypatch, caplog):
+    """An after-restore hook that raises makes the runtime give up the restored copy; the prefetch is only
+    a head start, so any failure of it is logged and left to the first request."""
+
+    def garbled(name: str) -> str:
+        raise ValueError("the extension answered something that is not its JSON")
+
+    fresh("GetStreamFunction")
+    monkeypatch.setattr(secrets, "get_secret_string", garbled)
+    with function_environment("GetStreamFunction"):
+        for hook in runtime["before"] + runtime["after"]:
+            hook()
+    assert [r.levelname for r in caplog.records if getattr(r, "setting", None) == "jwt_secret_name"] == ["ERROR"]

@@ -262,6 +262,9 @@ def _prefetch_secrets() -> None:
                 get_secret_string(name)
         except (ApiError, MissingSetting):
             logger.warning("snapstart: a secret could not be fetched after restore", extra={"setting": field})
+        except Exception:  # anything else (an answer the extension garbled): an after-restore hook that
+            # raises fails the restore (the runtime exits), where the first request would only retry
+            logger.exception("snapstart: fetching a secret after restore failed", extra={"setting": field})
 
 
 def _prime_client(name: str) -> None:
