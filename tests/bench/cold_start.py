@@ -228,6 +228,8 @@ class Bench:
         counted = self.child(
             name, "primed", *self.function_args(name, event), str(tape), AWS_LAMBDA_INITIALIZATION_TYPE="snap-start", BENCH_COUNT_CALLS="1"
         )
+        self._check(name, counted)
+        self._check(name, {"status": counted["warm_status"]})
         figures.primed.update(calls_first=counted["calls_first"], calls_warm=counted["calls_warm"])
         return figures
 

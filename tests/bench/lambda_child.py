@@ -9,7 +9,7 @@ Modes:
   warm    the first invocation records every AWS response; then WARM_RUNS invocations replay them
           (the network stubbed: the figure is our code and the SDK's, not the emulation's); p50 / p99;
           the responses are saved for ``primed``
-  primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_python``),
+  primed  as SnapStart runs it: import (hooks registered with a stand-in ``snapshot_restore_py``),
           the before-snapshot hooks, the after-restore hooks, then the first invocation and
           PRIMED_RUNS more, AWS calls replayed from ``warm``'s recording
 """
@@ -107,7 +107,7 @@ def _fake_snapshot_module() -> tuple[list, list]:
 
     before: list = []
     after: list = []
-    module = types.ModuleType("snapshot_restore_python")
+    module = types.ModuleType("snapshot_restore_py")
 
     def register_before_snapshot(fn, *args, **kwargs):
         before.insert(0, (fn, args, kwargs))  # the runtime runs these in the reverse order of registration
@@ -119,7 +119,7 @@ def _fake_snapshot_module() -> tuple[list, list]:
 
     module.register_before_snapshot = register_before_snapshot  # type: ignore[attr-defined]
     module.register_after_restore = register_after_restore  # type: ignore[attr-defined]
-    sys.modules["snapshot_restore_python"] = module
+    sys.modules["snapshot_restore_py"] = module
     return before, after
 
 
@@ -206,9 +206,10 @@ def _snapshot_and_restore(before: list, after: list) -> dict[str, object]:
     return {"prime": primed - start, "restore": restored - primed, "hooks": [len(before), len(after)]}
 
 
-def _calls(handler, event: dict, name: str) -> int:
+def _calls(handler, event: dict, name: str) -> tuple[int, int]:
     """The Python and C function calls one invocation makes (``sys.setprofile``, every thread it starts
-    too): its work, whatever state the caches are in. It slows the invocation: counted runs are not timed."""
+    too): its work, whatever state the caches are in; and its answer's status. It slows the invocation:
+    counted runs are not timed."""
     import threading
 
     count = 0
@@ -223,23 +224,25 @@ def _calls(handler, event: dict, name: str) -> int:
     threading.setprofile(profile)
     sys.setprofile(profile)
     try:
-        handler(event, context)
+        result = handler(event, context)
     finally:
         sys.setprofile(None)
         threading.setprofile(None)  # type: ignore[arg-type]
-    return count
+    return count, _status(result)
 
 
 def _counted(handler, event: dict, name: str, tape: Tape) -> dict[str, object]:
-    """The first invocation's calls, then a warm one's (the 6th: the same answers replayed)."""
+    """The first invocation's calls, then a warm one's (the 6th: the same answers replayed); each counted
+    invocation's status, for the bench to check (a count of an error path would be no figure)."""
     tape.rewind()
-    first = _calls(handler, event, name)
+    first, status = _calls(handler, event, name)
     for _ in range(4):
         tape.rewind()
         _new_trace()
         handler(event, LambdaContext(name))
     tape.rewind()
-    return {"calls_first": first, "calls_warm": _calls(handler, event, name), "status": 200}
+    warm, warm_status = _calls(handler, event, name)
+    return {"calls_first": first, "calls_warm": warm, "status": status, "warm_status": warm_status}
 
 
 def _first_invocation(handler, event: dict, name: str, mode: str) -> tuple[float, object]:

@@ -1,5 +1,5 @@
 """One SnapStart life of a function, as Lambda runs it, with tracing and metrics on: import (hooks
-registered with a stand-in ``snapshot_restore_python``), the before-snapshot hooks, the after-restore
+registered with a stand-in ``snapshot_restore_py``), the before-snapshot hooks, the after-restore
 hooks, then (with ``--invoke``) one invocation of EVENT. What the process prints (log lines, EMF
 documents: file descriptor 1) and sends to the X-Ray daemon (a UDP socket of its own on loopback) is
 collected per phase and written as JSON to OUT.
@@ -53,8 +53,9 @@ handler = getattr(__import__(module_name), handler_name)
 for fn, args, kwargs in before:
     fn(*args, **kwargs)
 result: dict = {"snapshot": emitted(), "snapshot_loaded_pydantic": "pydantic" in sys.modules}
-# the collector as the snapshot holds it: running, what init and priming left frozen, nothing pending
-result["collector"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "pending": sum(gc.get_count())}
+# the collector as the snapshot holds it: running, what init and priming left frozen, and how many
+# tracked objects are not (what a restored copy's first full collection would walk)
+result["collector"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "unfrozen": len(gc.get_objects())}
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
 
 emitter = xray_recorder.emitter
@@ -67,4 +68,8 @@ if invoke:
     answer = handler(json.loads(event_json), lambda_child.LambdaContext(name))
     result["status"] = answer["statusCode"]
     result["invocation"] = emitted()
+# last: the garbage the snapshot held frozen (found once unfrozen; the copy's own garbage collected first)
+gc.collect()
+gc.unfreeze()
+result["collector"]["frozen_garbage"] = gc.collect()
 Path(out).write_text(json.dumps(result))

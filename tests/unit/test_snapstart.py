@@ -1,9 +1,10 @@
 """SnapStart hooks, called as Lambda's Python runtime calls them: registered at import through
-``snapshot_restore_python`` (a stand-in here), the before-snapshot hooks when the version is
+``snapshot_restore_py`` (a stand-in here), the before-snapshot hooks when the version is
 published, the after-restore hooks in every restored copy."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import types
@@ -29,13 +30,14 @@ OTHER_FUNCTIONS = sorted(n for n in template().functions() if n not in HTTP_FUNC
 def runtime(monkeypatch):
     """The runtime's module: hooks are recorded, then called by the test as the runtime would."""
     hooks: dict[str, list] = {"before": [], "after": []}
-    module = types.ModuleType("snapshot_restore_python")
+    module = types.ModuleType("snapshot_restore_py")
     # the runtime runs before-snapshot hooks in the reverse order of their registration: kept in that order
     module.register_before_snapshot = lambda fn, *a, **k: hooks["before"].insert(0, lambda: fn(*a, **k)) or fn
     module.register_after_restore = lambda fn, *a, **k: hooks["after"].append(lambda: fn(*a, **k)) or fn
-    monkeypatch.setitem(sys.modules, "snapshot_restore_python", module)
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
     monkeypatch.setattr(snapstart, "_registered", False)
-    return hooks
+    yield hooks
+    gc.unfreeze()  # settle_memory froze the test process's objects: later tests' garbage is collectable again
 
 
 @pytest.fixture(autouse=True)
@@ -51,10 +53,32 @@ def _items(aws) -> list:
 
 
 def test_without_the_runtime_module_nothing_is_registered(aws, monkeypatch):
-    monkeypatch.setitem(sys.modules, "snapshot_restore_python", None)  # import fails, as locally
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as locally
     monkeypatch.setattr(snapstart, "_registered", False)
     fresh("GetStreamFunction")
     assert snapstart._registered is False
+
+
+@pytest.fixture
+def lambda_runtime(monkeypatch):
+    """Lambda's own hook library (``snapshot-restore-py``, which the managed Python runtimes ship), its
+    registries emptied for the test and restored afterwards."""
+    import snapshot_restore_py
+
+    monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])
+    monkeypatch.setattr(snapshot_restore_py, "_after_restore_registry", [])
+    monkeypatch.setattr(snapstart, "_registered", False)
+    return snapshot_restore_py
+
+
+def test_the_hooks_are_registered_with_lambdas_library_and_settle_memory_runs_last(aws, lambda_runtime):
+    """Registered under the name the runtime imports, and in the order it needs: its runner pops the
+    before-snapshot hooks (the last registered runs first), so the route's dry request and priming run
+    before the collector settles what they left."""
+    fresh("CreateStreamFunction")
+    before = [fn for fn, _, _ in reversed(lambda_runtime.get_before_snapshot())]  # the order they run in
+    assert before[1:] == [snapstart.prime, snapstart.settle_memory] and before[0].__name__ == "<lambda>"
+    assert [fn for fn, _, _ in lambda_runtime.get_after_restore()] == [snapstart.refresh]
 
 
 @pytest.mark.parametrize("name", HTTP_FUNCTIONS)
@@ -135,3 +159,18 @@ def test_a_restored_copy_fetches_the_secrets_its_first_request_needs(aws, runtim
             hook()
         settings = get_settings()
     assert {getattr(settings, field) for field in needed} <= set(secrets._cache)
+
+
+def test_a_secret_fetch_failing_unexpectedly_does_not_fail_the_restore(aws, runtime, monkeypatch, caplog):
+    """An after-restore hook that raises makes the runtime give up the restored copy; the prefetch is only
+    a head start, so any failure of it is logged and left to the first request."""
+
+    def garbled(name: str) -> str:
+        raise ValueError("the extension answered something that is not its JSON")
+
+    fresh("GetStreamFunction")
+    monkeypatch.setattr(secrets, "get_secret_string", garbled)
+    with function_environment("GetStreamFunction"):
+        for hook in runtime["before"] + runtime["after"]:
+            hook()
+    assert [r.levelname for r in caplog.records if getattr(r, "setting", None) == "jwt_secret_name"] == ["ERROR"]

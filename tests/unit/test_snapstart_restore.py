@@ -50,10 +50,12 @@ def test_priming_and_restore_emit_nothing(name, tmp_path):
     assert result["restore"]["segments"] == []
     assert result["emitter_renewed"]  # each restored copy has its own socket to the daemon
     assert not result["snapshot_loaded_pydantic"]  # requests validate with pydantic-core: the snapshot holds no pydantic
-    # init's and priming's garbage collected before the snapshot, the rest frozen: a restored copy's
-    # collections walk only what its requests allocate
+    # init's and priming's garbage collected before the snapshot (without that, 140-560 objects stay
+    # frozen for good), the rest frozen: a restored copy's collections walk only what its requests
+    # allocate, not the ~30,000 objects priming built
     collector = result["collector"]
-    assert collector["enabled"] and collector["frozen"] > 50_000 and collector["pending"] < 700, collector
+    assert collector["enabled"] and collector["frozen"] > 50_000, collector
+    assert collector["unfrozen"] < 1_000 and collector["frozen_garbage"] <= 10, collector
 
 
 def test_the_first_invocation_after_restore_reports_the_cold_start(tmp_path):

@@ -2,8 +2,8 @@
 
 With SnapStart (the template's ``SnapStart`` parameter; published versions), Lambda runs the init
 phase once, snapshots the process and starts every execution environment from a copy. The Python
-runtime provides ``snapshot_restore_python``; elsewhere (locally, in tests) it is absent and
-:func:`register` does nothing.
+runtime ships the hook library ``snapshot_restore_py`` (PyPI ``snapshot-restore-py``, a dev requirement
+here for the tests); where it is absent :func:`register` does nothing.
 
 Before the snapshot (:func:`prime`, :func:`prime_routes`) — whatever a first request would build, so
 that restored copies start warm; nothing that is a secret or differs per copy, and no AWS request:
@@ -57,7 +57,7 @@ def register(app: Any = None, *, auth: str | None = None, clients: tuple[str, ..
     _clients.update(clients)
     _secrets.update(secrets)
     try:
-        runtime = importlib.import_module("snapshot_restore_python")
+        runtime = importlib.import_module("snapshot_restore_py")
     except ImportError:  # not Lambda's Python runtime: no snapshot
         return
     if not _registered:
@@ -262,6 +262,9 @@ def _prefetch_secrets() -> None:
                 get_secret_string(name)
         except (ApiError, MissingSetting):
             logger.warning("snapstart: a secret could not be fetched after restore", extra={"setting": field})
+        except Exception:  # anything else (an answer the extension garbled): an after-restore hook that
+            # raises fails the restore (the runtime exits), where the first request would only retry
+            logger.exception("snapstart: fetching a secret after restore failed", extra={"setting": field})
 
 
 def _prime_client(name: str) -> None:

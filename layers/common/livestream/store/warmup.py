@@ -22,10 +22,12 @@ def prime(stubbed_call: Callable[[Any, str, dict[str, Any], dict[str, Any]], Any
     store.client().exceptions  # noqa: B018
 
 
-# botocore resolves a call's endpoint from its parameters and caches the answer per parameters: a
-# transaction's include the table of each of its items (ResourceArnList), so each size is its own entry.
-# The layer's transactions on the table hold 1 to 11 items (the reminder dispatcher's: 10 reminders and
-# their batch).
+# botocore resolves a call's endpoint from its parameters and caches the answer per parameters (100 of
+# them): a transaction's include the table of each of its items (ResourceArnList), so each size, and each
+# mix of tables, is its own entry. Primed: 1 to 11 items on the table (the reminder dispatcher's largest:
+# 10 reminders and their batch; the joins', starts', ends'). Not primed: create's of 12 or more (up to 18:
+# stream, channel guard, host, 5 broadcasters, 10 guests), nor a keyed create's (one item on the
+# idempotency table): such a first create resolves its endpoint once.
 TRANSACTION_SIZES = range(1, 12)
 
 
