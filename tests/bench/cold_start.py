@@ -108,6 +108,10 @@ class Figures:
     def primed_ratio(self) -> float:
         return self.primed["first"] / self.warm["p50"]
 
+    @property
+    def calls_ratio(self) -> float:
+        return self.primed["calls_first"] / self.primed["calls_warm"]
+
 
 class Bench:
     def __init__(self, port: int) -> None:
@@ -259,10 +263,12 @@ def report(rows: list[Figures]) -> str:
     ratios = sorted(r.ratio for r in rows)
     worst = max(rows, key=lambda r: r.ratio)
     worst_primed = max(rows, key=lambda r: r.primed_ratio)
+    worst_calls = max(rows, key=lambda r: r.calls_ratio)
     lines.append(
         f"cold (import + first invocation) / floor: worst {worst.ratio:.2f} ({worst.name}), median {statistics.median(ratios):.2f};"
         f" primed first / warm p50: worst {worst_primed.primed_ratio:.2f} ({worst_primed.name}),"
-        f" median {statistics.median(r.primed_ratio for r in rows):.2f}, within 2x: {sum(r.primed_ratio <= 2 for r in rows)} of {len(rows)}"
+        f" median {statistics.median(r.primed_ratio for r in rows):.2f}, within 2x: {sum(r.primed_ratio <= 2 for r in rows)} of {len(rows)};"
+        f" its calls / a warm one's: worst {worst_calls.calls_ratio:.2f} ({worst_calls.name}), median {statistics.median(r.calls_ratio for r in rows):.2f}"
     )
     lines.append(
         f"python {sys.version.split()[0]}; {RUNS} alternating cold runs per function, medians, ms;"
