@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -441,3 +442,31 @@ def invoke_function(name: str, event: dict[str, Any]) -> tuple[str, Any]:
         return "ok", invoke(name, event)
     except Exception:
         return "error", traceback.format_exc()
+
+
+# API Gateway's $context.requestTime (CLF), which its own answers' templates carry
+CLF_PATTERN = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
+
+
+def assert_gateway_answer(answer: tuple[int, list[tuple[str, str]], bytes], status: int, error: str, retry_after: str) -> None:
+    """One of API Gateway's own answers, rendered from the template: the envelope with its message, the
+    gateway's CLF request time, ``Retry-After``."""
+    got, headers, body = answer
+    assert got == status and dict(headers)["Retry-After"] == retry_after and dict(headers)["Content-Type"] == "application/json"
+    envelope = json.loads(body)
+    assert {k: v for k, v in envelope.items() if k != "timestamp"} == {"isSuccess": False, "statusCode": status, "data": None, "errors": [error]}
+    assert CLF_PATTERN.match(envelope["timestamp"]), envelope
+
+
+def local_gateway(template: Any) -> Iterator[Any]:
+    """The local gateway (``local.http_server.Gateway``) of ``template``, in process, its functions pointed at a
+    port nothing listens on (what these tests send never reaches AWS); stopped afterwards."""
+    from local.emulation import function_environment
+    from local.http_server import Gateway
+
+    environments = {n: function_environment(template, n, "http://127.0.0.1:9", "http://127.0.0.1:3899") for n in template.functions()}
+    gateway = Gateway(template, environments)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,15 +17,14 @@ from typing import Any
 import pytest
 
 from local.cfn import Template
-from local.emulation import function_environment
 from local.gateway_responses import GatewayResponses
 from local.http_server import Gateway
 from local.routing import LAMBDA_PAYLOAD_LIMIT
 from tests.integration.test_template import resources
+from tests.support import CLF_PATTERN, assert_gateway_answer, local_gateway
 
 EPOCH = 1795984200.0  # 2026-11-29T20:30:00Z
 CLF = "29/Nov/2026:20:30:00 +0000"
-CLF_PATTERN = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
 
 
 def _api_responses(template: Template) -> dict[str, Any]:
@@ -101,19 +99,9 @@ def test_without_gateway_responses_api_gateways_defaults_answer():
 # ------------------------------------------------------------------ the local gateway, in-process
 
 
-def _gateway(template: Template) -> Iterator[Gateway]:
-    # functions pointed at a port nothing listens on: these tests never reach AWS
-    environments = {n: function_environment(template, n, "http://127.0.0.1:9", "http://127.0.0.1:3899") for n in template.functions()}
-    gateway = Gateway(template, environments)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
-
-
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
-    yield from _gateway(Template.load(Stage="local"))
+    yield from local_gateway(Template.load(Stage="local"))
 
 
 def _failing(handler: str, **properties: Any) -> Iterator[Gateway]:
@@ -121,20 +109,11 @@ def _failing(handler: str, **properties: Any) -> Iterator[Gateway]:
     template = Template.load(Stage="local")
     template.data = copy.deepcopy(template.data)
     template.data["Resources"]["ApiDocsFunction"]["Properties"].update(Handler=handler, **properties)
-    yield from _gateway(template)
+    yield from local_gateway(template)
 
 
 def _assert_default_5xx(answer: tuple[int, list[tuple[str, str]], bytes]) -> None:
-    status, headers, body = answer
-    assert status == 503 and dict(headers)["Retry-After"] == "5" and dict(headers)["Content-Type"] == "application/json"
-    envelope = json.loads(body)
-    assert {k: v for k, v in envelope.items() if k != "timestamp"} == {
-        "isSuccess": False,
-        "statusCode": 503,
-        "data": None,
-        "errors": ["Service unavailable"],
-    }
-    assert CLF_PATTERN.match(envelope["timestamp"]), envelope
+    assert_gateway_answer(answer, 503, "Service unavailable", "5")
 
 
 @pytest.mark.parametrize(

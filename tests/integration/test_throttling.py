@@ -6,8 +6,6 @@ bucket shared by every request; over either, the template's THROTTLED answer (42
 from __future__ import annotations
 
 import copy
-import json
-import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,12 +13,11 @@ from typing import Any
 import pytest
 
 from local.cfn import Template
-from local.emulation import function_environment
 from local.http_server import Gateway
 from local.routing import Router
 from local.throttling import Limit, Throttle
+from tests.support import assert_gateway_answer, local_gateway
 
-CLF_PATTERN = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
 OPENAPI = ("/openapi.json", "GET")
 
 
@@ -52,14 +49,7 @@ def _throttle(template: Template, clock: Clock, account: Limit = Limit(10_000, 5
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
-    template = _with_settings(TIGHT_OPENAPI)
-    # functions pointed at a port nothing listens on: the documents' functions never call AWS
-    environments = {n: function_environment(template, n, "http://127.0.0.1:9", "http://127.0.0.1:3899") for n in template.functions()}
-    gateway = Gateway(template, environments)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+    yield from local_gateway(_with_settings(TIGHT_OPENAPI))
 
 
 @pytest.fixture
@@ -76,16 +66,7 @@ def _status(gateway: Gateway, method: str, path: str) -> int:
 
 def test_a_burst_beyond_a_methods_limit_is_the_throttled_envelope_and_other_methods_still_answer(gateway, clock):
     assert [_status(gateway, "GET", "/openapi.json") for _ in range(3)] == [200, 200, 200]  # the burst: 3
-    status, headers, body = gateway.handle("GET", "/openapi.json", [], b"")
-    assert status == 429 and dict(headers)["Retry-After"] == "1" and dict(headers)["Content-Type"] == "application/json"
-    envelope = json.loads(body)
-    assert {k: v for k, v in envelope.items() if k != "timestamp"} == {
-        "isSuccess": False,
-        "statusCode": 429,
-        "data": None,
-        "errors": ["Too many requests"],
-    }
-    assert CLF_PATTERN.match(envelope["timestamp"]), envelope
+    assert_gateway_answer(gateway.handle("GET", "/openapi.json", [], b""), 429, "Too many requests", "1")
     # the other methods have buckets of their own: the docs page, and the same path's ANY method (a 405)
     assert _status(gateway, "GET", "/docs") == 200
     assert _status(gateway, "POST", "/openapi.json") == 405
