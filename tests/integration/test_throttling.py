@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from local.cfn import Template
 from local.http_server import Gateway
 from local.routing import Router
-from local.throttling import Limit, Throttle
+from local.throttling import Limit, Throttle, TokenBucket
 from tests.support import assert_gateway_answer, local_gateway
 
 OPENAPI = ("/openapi.json", "GET")
@@ -145,9 +146,19 @@ def test_a_path_no_resource_matches_is_throttled_by_the_account(gateway, clock):
     assert _status(gateway, "GET", "/") == 429
 
 
-def test_concurrent_requests_take_exactly_the_burst():
+def test_concurrent_requests_take_exactly_the_burst(monkeypatch):
     clock = Clock()  # frozen: no token comes back during the race
     throttle = _throttle(_with_settings({**TIGHT_OPENAPI, "ThrottlingBurstLimit": 500}), clock)
+    has_token = TokenBucket.has_token
+
+    def has_token_then_yield(bucket: TokenBucket, now: float) -> bool:
+        # another thread runs between the check and the take: without the lock, two requests take the last
+        # token (the GIL alone makes that race too rare to catch: the test passed with no lock at all)
+        found = has_token(bucket, now)
+        time.sleep(0.0001)
+        return found
+
+    monkeypatch.setattr(TokenBucket, "has_token", has_token_then_yield)
     start = threading.Barrier(16)
     admitted: list[int] = []
 
