@@ -172,3 +172,12 @@ def test_concurrent_requests_take_exactly_the_burst(monkeypatch):
     for thread in threads:
         thread.join()
     assert sum(admitted) == 500  # 1,600 tried: exactly the bucket, none twice, none lost
+
+
+def test_a_throttled_request_reaches_no_function(gateway, clock, monkeypatch):
+    pool = gateway.pools[gateway.router.match("GET", "/openapi.json").route.function]
+    invoked: list[dict[str, Any]] = []
+    invoke = pool.invoke
+    monkeypatch.setattr(pool, "invoke", lambda event: invoked.append(event) or invoke(event))
+    assert [_status(gateway, "GET", "/openapi.json") for _ in range(5)] == [200, 200, 200, 429, 429]
+    assert len(invoked) == 3  # the burst; the two refused never left the gateway
